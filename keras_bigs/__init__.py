@@ -1,0 +1,10 @@
+"""keras_bigs: BiGS (Bidirectional Gated SSM) for Keras 3."""
+
+from keras_bigs.convert.readers import CheckpointError
+from keras_bigs.layers.bigs_block import BiGSBlock
+from keras_bigs.layers.gated_ffn import GatedFFN
+from keras_bigs.layers.s4d import S4DConv
+from keras_bigs.layers.stack_block import StackBlock
+from keras_bigs.models.bigs_backbone import BiGSBackbone
+
+__version__ = "0.1.0"

@@ -1,0 +1,177 @@
+"""The table from original BiGS weight names to our variables, and the
+conversion that applies it.
+
+Flax and PyTorch checkpoints share one module tree and differ in leaf names
+(`kernel`/`scale`/`embedding` vs `weight`), separators (`/` vs `.`), the SSM
+parameters' place (`fs4/A_re` vs `fs4.kernel.A_re`) and dense layout
+(PyTorch `Linear.weight` is `(out, in)`, so it is transposed).
+"""
+
+import warnings
+
+import numpy as np
+
+from keras_bigs.convert.readers import CheckpointError
+
+SEPARATOR = {"flax": "/", "torch": "."}
+LEAF = {
+    "flax": {"kernel": "kernel", "bias": "bias", "scale": "scale",
+             "embedding": "embedding"},
+    "torch": {"kernel": "weight", "bias": "bias", "scale": "weight",
+              "embedding": "weight"},
+}
+SSM_PARAMETERS = ("A_re", "A_im", "C", "log_step")
+# Buffers the PyTorch port saves that are not weights.
+IGNORED = ("embeddings.position_ids", "embeddings.token_type_ids")
+
+
+class Entry:
+    """One weight: our variable, its original name, and whether to transpose."""
+
+    def __init__(self, variable, name, transpose=False, optional=False):
+        self.variable = variable
+        self.name = name
+        self.transpose = transpose
+        self.optional = optional
+
+
+def backbone_table(backbone, origin):
+    """Entries for every variable of a gated/ssm `BiGSBackbone`.
+
+    Original names are relative to the backbone's prefix in the checkpoint
+    (`s4_bert/` in Flax task models, `bigs.` in PyTorch ones).
+    """
+    sep, leaf = SEPARATOR[origin], LEAF[origin]
+    torch = origin == "torch"
+
+    def name(*parts):
+        return sep.join(parts)
+
+    def dense(layer, path):
+        return [
+            Entry(layer.kernel, name(path, leaf["kernel"]), transpose=torch),
+            Entry(layer.bias, name(path, leaf["bias"])),
+        ]
+
+    def layer_norm(layer, path):
+        return [
+            Entry(layer.gamma, name(path, leaf["scale"])),
+            Entry(layer.beta, name(path, leaf["bias"])),
+        ]
+
+    def ssm(layer, path):
+        params = name(path, "kernel") if torch else path
+        return [
+            Entry(getattr(layer, p), name(params, p)) for p in SSM_PARAMETERS
+        ] + [Entry(layer.D, name(path, "D"))]
+
+    def embedding(variable, path):
+        return Entry(variable, name("embeddings", path, leaf["embedding"]))
+
+    table = [
+        embedding(backbone.token_embedding.embeddings, "word_embeddings"),
+        embedding(
+            backbone.position_embedding.position_embeddings,
+            "position_embeddings",
+        ),
+        embedding(
+            backbone.segment_embedding.embeddings, "token_type_embeddings"
+        ),
+        *layer_norm(backbone.embeddings_layer_norm,
+                    name("embeddings", "LayerNorm")),
+    ]
+    for i, block in enumerate(backbone.bigs_layers):
+        path = name("encoder", "layer", str(i))
+        table += layer_norm(block.layer_norm, name(path, "LayerNorm"))
+        for sub in ("dv", "du_forward", "du_backward", "duc_forward",
+                    "duc_backward", "dol", "do"):
+            table += dense(getattr(block, sub), name(path, sub))
+        table += ssm(block.fs4, name(path, "fs4"))
+        table += ssm(block.bs4, name(path, "bs4"))
+    # Masked-LM checkpoints of the Flax model have no pooler.
+    for entry in dense(backbone.pooled_dense, name("pooler", "dense")):
+        entry.optional = True
+        table.append(entry)
+    return table
+
+
+def backbone_prefix(weights, origin):
+    """Where the backbone sits in the checkpoint, e.g. `s4_bert/`."""
+    sep, leaf = SEPARATOR[origin], LEAF[origin]
+    suffix = sep.join(("embeddings", "word_embeddings", leaf["embedding"]))
+    for key in weights:
+        if key == suffix or key.endswith(sep + suffix):
+            return key[: -len(suffix)]
+    raise CheckpointError(
+        f"The checkpoint has no word embeddings (no weight named "
+        f"'...{suffix}'): it is not a BiGS checkpoint."
+    )
+
+
+def assign_weights(table, weights, prefix, what="checkpoint"):
+    """Check every entry against `weights`, then assign them all.
+
+    Nothing is assigned unless everything fits: a mismatched checkpoint never
+    leaves a half-loaded model behind. Returns the names used.
+    """
+    values, used, skipped = [], set(), []
+    for entry in table:
+        key = prefix + entry.name
+        if key not in weights:
+            if entry.optional:
+                skipped.append(key)
+                continue
+            raise CheckpointError(
+                f"The {what} has no weight {key!r}, needed for "
+                f"{entry.variable.path}: it does not match the model config."
+            )
+        value = np.asarray(weights[key])
+        if entry.transpose:
+            value = value.T
+        if tuple(value.shape) != tuple(entry.variable.shape):
+            raise CheckpointError(
+                f"Weight {key!r} in the {what} has shape "
+                f"{tuple(value.shape)}, but the model config expects "
+                f"{tuple(entry.variable.shape)} for {entry.variable.path}."
+            )
+        values.append((entry.variable, value))
+        used.add(key)
+    for variable, value in values:
+        variable.assign(value.astype(variable.dtype))
+    if skipped:
+        warnings.warn(
+            f"The {what} has no {', '.join(skipped)}; those weights keep "
+            "their random initialisation (masked-LM checkpoints of the Flax "
+            "model have no pooler).",
+            stacklevel=3,
+        )
+    return used
+
+
+def load_backbone_weights(backbone, weights, origin, what="checkpoint"):
+    """Convert an original checkpoint's backbone weights into `backbone`.
+
+    Raises `CheckpointError` naming the first weight that is missing, has the
+    wrong shape, or is left over (e.g. a layer beyond `num_layers`).
+    """
+    if backbone.block_type != "gated" or backbone.routing != "ssm":
+        raise CheckpointError(
+            "Original BiGS checkpoints hold gated SSM models; this backbone "
+            f"has block_type={backbone.block_type!r}, "
+            f"routing={backbone.routing!r}."
+        )
+    prefix = backbone_prefix(weights, origin)
+    used = assign_weights(backbone_table(backbone, origin), weights, prefix,
+                          what)
+    ignored = {prefix + name for name in IGNORED}
+    leftover = [
+        key for key in weights
+        if key.startswith(prefix) and key not in used and key not in ignored
+    ]
+    if leftover:
+        raise CheckpointError(
+            f"Weight {leftover[0]!r} in the {what} has no place in the model "
+            f"(config: num_layers={backbone.num_layers}); the checkpoint does "
+            "not match its config.json."
+        )
+    return prefix

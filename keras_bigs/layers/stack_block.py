@@ -1,0 +1,238 @@
+"""The STACK architecture of the paper's ablations: a transformer layer whose
+routing is either self-attention (i.e. BERT) or bidirectional SSMs."""
+
+import keras
+from keras import ops
+
+from keras_bigs.layers.activations import get_activation
+from keras_bigs.layers.bigs_block import ROUTINGS
+from keras_bigs.layers.bigs_block import attention_mask_from_padding
+from keras_bigs.layers.s4d import S4DConv
+
+
+@keras.saving.register_keras_serializable(package="keras_bigs")
+class BidirectionalSSM(keras.layers.Layer):
+    """`out([fs4(x) ; flip(bs4(flip(x)))])`: both directions, then a projection.
+
+    Args:
+        hidden_dim: int. Output width.
+        state_dim: int. SSM state size.
+        kernel_per_channel, a_initialization: see `S4DConv`.
+        kernel_initializer: initializer of the output projection.
+        **kwargs: base layer arguments.
+    """
+
+    def __init__(
+        self,
+        hidden_dim,
+        state_dim=64,
+        kernel_per_channel=False,
+        a_initialization="hippo",
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.hidden_dim = hidden_dim
+        self.state_dim = state_dim
+        self.kernel_per_channel = kernel_per_channel
+        self.a_initialization = a_initialization
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        ssm = dict(
+            state_dim=state_dim,
+            kernel_per_channel=kernel_per_channel,
+            a_initialization=a_initialization,
+            dtype=self.dtype_policy,
+        )
+        self.fs4 = S4DConv(name="fs4", **ssm)
+        self.bs4 = S4DConv(name="bs4", **ssm)
+        self.out = keras.layers.Dense(
+            hidden_dim,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="out",
+        )
+
+    def build(self, input_shape):
+        self.fs4.build(input_shape)
+        self.bs4.build(input_shape)
+        self.out.build(tuple(input_shape[:-1]) + (2 * input_shape[-1],))
+        self.built = True
+
+    def call(self, x):
+        forward = self.fs4(x)
+        backward = ops.flip(self.bs4(ops.flip(x, axis=1)), axis=1)
+        return self.out(ops.concatenate([forward, backward], axis=-1))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.hidden_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "hidden_dim": self.hidden_dim,
+                "state_dim": self.state_dim,
+                "kernel_per_channel": self.kernel_per_channel,
+                "a_initialization": self.a_initialization,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_bigs")
+class StackBlock(keras.layers.Layer):
+    """A pre-LayerNorm transformer layer with pluggable routing:
+
+        h = x + routing(layer_norm(x))
+        y = h + ffn_out(act(ffn_in(ffn_layer_norm(h))))
+
+    `routing="attention"` is a BERT layer (STACK/ATT). `routing="ssm"` is the
+    paper's STACK/SSM: two bidirectional SSM sublayers in sequence with an
+    activation between them, so that the routing has about as many
+    parameters as attention (`4 H^2`).
+
+    Args:
+        hidden_dim, intermediate_dim: ints. Model and feed-forward widths.
+        state_dim: int. SSM state size.
+        activation: activation name (see `BiGSBlock`).
+        layer_norm_epsilon: float.
+        routing: `"ssm"` or `"attention"`.
+        num_heads: int. Heads for attention routing.
+        dropout: float. Dropout after routing and feed-forward, as in BERT.
+        kernel_per_channel, a_initialization: see `S4DConv`.
+        kernel_initializer: initializer of the dense kernels.
+        **kwargs: base layer arguments.
+
+    Example:
+    ```python
+    import numpy as np
+    import keras_bigs
+
+    block = keras_bigs.StackBlock(hidden_dim=8, intermediate_dim=16,
+                                  routing="attention", num_heads=2)
+    y = block(np.random.rand(2, 10, 8).astype("float32"))  # (2, 10, 8)
+    ```
+    """
+
+    def __init__(
+        self,
+        hidden_dim,
+        intermediate_dim,
+        state_dim=64,
+        activation="gelu_approximate",
+        layer_norm_epsilon=1e-12,
+        routing="ssm",
+        num_heads=1,
+        dropout=0.0,
+        kernel_per_channel=False,
+        a_initialization="hippo",
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if routing not in ROUTINGS:
+            raise ValueError(
+                f"Unknown `routing={routing!r}`; expected one of {ROUTINGS}."
+            )
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.state_dim = state_dim
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.routing = routing
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.kernel_per_channel = kernel_per_channel
+        self.a_initialization = a_initialization
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self._activation_fn = get_activation(activation)
+
+        # === Layers ===
+        policy = self.dtype_policy
+        norm = dict(epsilon=layer_norm_epsilon, dtype=policy)
+        dense = dict(kernel_initializer=self.kernel_initializer, dtype=policy)
+        self.layer_norm = keras.layers.LayerNormalization(
+            name="layer_norm", **norm
+        )
+        if routing == "ssm":
+            ssm = dict(
+                state_dim=state_dim,
+                kernel_per_channel=kernel_per_channel,
+                a_initialization=a_initialization,
+                **dense,
+            )
+            self.routing_layers = [
+                BidirectionalSSM(hidden_dim, name=f"bissm_{i}", **ssm)
+                for i in range(2)
+            ]
+        else:
+            self.attention = keras.layers.MultiHeadAttention(
+                num_heads=num_heads,
+                key_dim=hidden_dim // num_heads,
+                name="attention",
+                **dense,
+            )
+        self.routing_dropout = keras.layers.Dropout(dropout, dtype=policy)
+        self.ffn_layer_norm = keras.layers.LayerNormalization(
+            name="ffn_layer_norm", **norm
+        )
+        self.ffn_in = keras.layers.Dense(
+            intermediate_dim, name="ffn_in", **dense
+        )
+        self.ffn_out = keras.layers.Dense(hidden_dim, name="ffn_out", **dense)
+        self.ffn_dropout = keras.layers.Dropout(dropout, dtype=policy)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        self.layer_norm.build(shape)
+        if self.routing == "ssm":
+            for layer in self.routing_layers:
+                layer.build(shape)
+        else:
+            self.attention.build(shape, shape)
+        self.ffn_layer_norm.build(shape)
+        self.ffn_in.build(shape)
+        self.ffn_out.build(shape[:-1] + (self.intermediate_dim,))
+        self.built = True
+
+    def _route(self, z, padding_mask):
+        if self.routing == "attention":
+            mask = attention_mask_from_padding(padding_mask, ops.shape(z)[1])
+            return self.attention(z, z, attention_mask=mask)
+        first, second = self.routing_layers
+        return second(self._activation_fn(first(z)))
+
+    def call(self, x, padding_mask=None, training=None):
+        routed = self._route(self.layer_norm(x), padding_mask)
+        h = x + self.routing_dropout(routed, training=training)
+        ffn = self.ffn_out(
+            self._activation_fn(self.ffn_in(self.ffn_layer_norm(h)))
+        )
+        return h + self.ffn_dropout(ffn, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim,
+                "state_dim": self.state_dim,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "routing": self.routing,
+                "num_heads": self.num_heads,
+                "dropout": self.dropout,
+                "kernel_per_channel": self.kernel_per_channel,
+                "a_initialization": self.a_initialization,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+            }
+        )
+        return config

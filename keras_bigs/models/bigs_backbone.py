@@ -1,0 +1,285 @@
+"""The BiGS backbone: embeddings, a stack of BiGS layers, a mean pooler."""
+
+import keras
+from keras import ops
+from keras_hub.layers import PositionEmbedding
+from keras_hub.models import Backbone
+
+from keras_bigs.layers.bigs_block import BiGSBlock
+from keras_bigs.layers.stack_block import StackBlock
+
+BLOCK_TYPES = ("gated", "stack")
+
+
+def bigs_kernel_initializer(stddev=0.02):
+    return keras.initializers.TruncatedNormal(stddev=stddev)
+
+
+class LengthCheckedPositionEmbedding(PositionEmbedding):
+    """Learned position embedding that refuses inputs longer than its table."""
+
+    def call(self, inputs, start_index=0, positions=None):
+        length = inputs.shape[-2]
+        if length is not None and length > self.sequence_length:
+            raise ValueError(
+                f"Input sequence length {length} is longer than the model's "
+                f"max_sequence_length {self.sequence_length}. Truncate the "
+                "input, or extend the position embeddings to continue "
+                "training at a longer length."
+            )
+        return super().call(inputs, start_index=start_index,
+                            positions=positions)
+
+
+@keras.saving.register_keras_serializable(package="keras_bigs")
+class BiGSBackbone(Backbone):
+    """BiGS (Bidirectional Gated SSM) encoder network.
+
+    Token, learned position and segment embeddings are summed, normalised
+    (LayerNorm) and passed through dropout, then through `num_layers`
+    `BiGSBlock`s; there is no final LayerNorm. Outputs are the
+    `sequence_output` and a `pooled_output`: the mean of the sequence output
+    over non-padding tokens, then dense + tanh (the original's
+    `non_padding_mean` pooler).
+
+    The SSM layers read padding like any other token (the backward SSM reads
+    the padded tail first), so outputs depend on the padded length: feed
+    inputs padded to the length the model was trained at.
+
+    `BiGSBackbone.from_preset(folder)` also loads a folder in the published
+    Hugging Face layout of the original BiGS (`config.json` with
+    `model_type: "BiGS"` plus `flax_model.msgpack`, `model.safetensors` or
+    `pytorch_model.bin`), converting the weights.
+
+    Args:
+        vocabulary_size: int. Number of tokens.
+        num_layers: int. Number of BiGS layers.
+        hidden_dim: int. Model width.
+        intermediate_dim: int. Width of the gate and of `dol`.
+        state_dim: int. SSM state size `N`.
+        max_sequence_length: int. Longest input (size of the position table).
+        num_segments: int. Number of segment ids.
+        dropout: float. Dropout after the embedding LayerNorm.
+        activation: `"gelu_approximate"` (the official Flax models), `"gelu"`
+            (exact; the PyTorch port) or any Keras activation.
+        layer_norm_epsilon: float.
+        block_type: `"gated"` (BiGS) or `"stack"` (transformer-style layer),
+            the paper's architecture ablation.
+        routing: `"ssm"` or `"attention"`, the paper's routing ablation
+            (`block_type="stack", routing="attention"` is BERT).
+        num_heads: int. Attention heads when `routing="attention"`; default
+            `hidden_dim // 64`.
+        kernel_per_channel: bool. One SSM kernel per channel (standard S4D)
+            instead of one shared kernel per direction (BiGS).
+        a_initialization: `"hippo"`, `"lin"` or `"inv"`; see `S4DConv`.
+        dtype: compute dtype or policy (e.g. `"mixed_bfloat16"`).
+
+    Example:
+    ```python
+    import numpy as np
+    import keras_bigs
+
+    backbone = keras_bigs.BiGSBackbone(
+        vocabulary_size=1000, num_layers=2, hidden_dim=32,
+        intermediate_dim=64, state_dim=8, max_sequence_length=128,
+    )
+    outputs = backbone({
+        "token_ids": np.ones((2, 128), "int32"),
+        "segment_ids": np.zeros((2, 128), "int32"),
+        "padding_mask": np.ones((2, 128), "int32"),
+    })
+    outputs["sequence_output"].shape  # (2, 128, 32)
+    ```
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        hidden_dim,
+        intermediate_dim,
+        state_dim=64,
+        max_sequence_length=512,
+        num_segments=2,
+        dropout=0.1,
+        activation="gelu_approximate",
+        layer_norm_epsilon=1e-12,
+        block_type="gated",
+        routing="ssm",
+        num_heads=None,
+        kernel_per_channel=False,
+        a_initialization="hippo",
+        dtype=None,
+        **kwargs,
+    ):
+        if block_type not in BLOCK_TYPES:
+            raise ValueError(
+                f"Unknown `block_type={block_type!r}`; expected one of "
+                f"{BLOCK_TYPES}."
+            )
+        if num_heads is None:
+            num_heads = max(1, hidden_dim // 64)
+
+        # === Layers ===
+        self.token_embedding = keras.layers.ReversibleEmbedding(
+            input_dim=vocabulary_size,
+            output_dim=hidden_dim,
+            embeddings_initializer=bigs_kernel_initializer(),
+            dtype=dtype,
+            name="token_embedding",
+        )
+        self.position_embedding = LengthCheckedPositionEmbedding(
+            sequence_length=max_sequence_length,
+            initializer=bigs_kernel_initializer(),
+            dtype=dtype,
+            name="position_embedding",
+        )
+        self.segment_embedding = keras.layers.Embedding(
+            input_dim=num_segments,
+            output_dim=hidden_dim,
+            embeddings_initializer=bigs_kernel_initializer(),
+            dtype=dtype,
+            name="segment_embedding",
+        )
+        self.embeddings_add = keras.layers.Add(
+            dtype=dtype, name="embeddings_add"
+        )
+        self.embeddings_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon,
+            dtype=dtype,
+            name="embeddings_layer_norm",
+        )
+        self.embeddings_dropout = keras.layers.Dropout(
+            dropout, dtype=dtype, name="embeddings_dropout"
+        )
+        block_kwargs = dict(
+            hidden_dim=hidden_dim,
+            intermediate_dim=intermediate_dim,
+            state_dim=state_dim,
+            activation=activation,
+            layer_norm_epsilon=layer_norm_epsilon,
+            routing=routing,
+            num_heads=num_heads,
+            kernel_per_channel=kernel_per_channel,
+            a_initialization=a_initialization,
+            kernel_initializer=bigs_kernel_initializer(),
+            dtype=dtype,
+        )
+        if block_type == "gated":
+            self.bigs_layers = [
+                BiGSBlock(name=f"bigs_layer_{i}", **block_kwargs)
+                for i in range(num_layers)
+            ]
+        else:
+            self.bigs_layers = [
+                StackBlock(dropout=dropout, name=f"stack_layer_{i}",
+                           **block_kwargs)
+                for i in range(num_layers)
+            ]
+        self.pooled_dense = keras.layers.Dense(
+            hidden_dim,
+            kernel_initializer=bigs_kernel_initializer(),
+            activation="tanh",
+            dtype=dtype,
+            name="pooled_dense",
+        )
+
+        # === Functional Model ===
+        token_id_input = keras.Input(
+            shape=(None,), dtype="int32", name="token_ids"
+        )
+        segment_id_input = keras.Input(
+            shape=(None,), dtype="int32", name="segment_ids"
+        )
+        padding_mask_input = keras.Input(
+            shape=(None,), dtype="int32", name="padding_mask"
+        )
+        tokens = self.token_embedding(token_id_input)
+        positions = self.position_embedding(tokens)
+        segments = self.segment_embedding(segment_id_input)
+        x = self.embeddings_add((tokens, positions, segments))
+        x = self.embeddings_layer_norm(x)
+        x = self.embeddings_dropout(x)
+        for layer in self.bigs_layers:
+            x = layer(x, padding_mask=padding_mask_input)
+        sequence_output = x
+        # Pooler: mean over non-padding tokens (in float32), dense, tanh.
+        mask = ops.expand_dims(ops.cast(padding_mask_input, "float32"), -1)
+        summed = ops.sum(ops.cast(x, "float32") * mask, axis=1)
+        count = ops.maximum(ops.sum(mask, axis=1), 1.0)
+        pooled_output = self.pooled_dense(summed / count)
+        super().__init__(
+            inputs={
+                "token_ids": token_id_input,
+                "segment_ids": segment_id_input,
+                "padding_mask": padding_mask_input,
+            },
+            outputs={
+                "sequence_output": sequence_output,
+                "pooled_output": pooled_output,
+            },
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.state_dim = state_dim
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+        self.dropout = dropout
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.block_type = block_type
+        self.routing = routing
+        self.num_heads = num_heads
+        self.kernel_per_channel = kernel_per_channel
+        self.a_initialization = a_initialization
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "num_layers": self.num_layers,
+                "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim,
+                "state_dim": self.state_dim,
+                "max_sequence_length": self.max_sequence_length,
+                "num_segments": self.num_segments,
+                "dropout": self.dropout,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "block_type": self.block_type,
+                "routing": self.routing,
+                "num_heads": self.num_heads,
+                "kernel_per_channel": self.kernel_per_channel,
+                "a_initialization": self.a_initialization,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """Load a keras-hub preset, or a folder in the original BiGS layout.
+
+        Args:
+            preset: a keras-hub preset (local folder, `hf://`, `kaggle://`),
+                or a folder / `hf://` handle holding an original BiGS
+                checkpoint (`config.json` with `model_type: "BiGS"`).
+            load_weights: bool. Load the weights or leave them initialised.
+            **kwargs: overrides of the backbone config (e.g. `dtype`).
+        """
+        # Imported here: the converter depends on this module.
+        from keras_bigs.convert.original_checkpoint import (
+            original_checkpoint_loader,
+        )
+
+        loader = original_checkpoint_loader(preset)
+        if loader is not None:
+            return loader.load_backbone(cls, load_weights, **kwargs)
+        return super().from_preset(preset, load_weights=load_weights,
+                                   **kwargs)

@@ -1,0 +1,163 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_bigs import BiGSBlock
+from keras_bigs import GatedFFN
+from keras_bigs import StackBlock
+from tests.layers.test_s4d import direct_causal_convolution
+from tests.layers.test_s4d import reference_kernel
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+
+def np_dense(layer, x):
+    return x @ ops.convert_to_numpy(layer.kernel) + ops.convert_to_numpy(
+        layer.bias)
+
+
+def np_layer_norm(layer, x, eps):
+    mean = x.mean(-1, keepdims=True)
+    var = x.var(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * ops.convert_to_numpy(
+        layer.gamma) + ops.convert_to_numpy(layer.beta)
+
+
+def np_ssm(layer, u):
+    w = {n: ops.convert_to_numpy(getattr(layer, n)).astype("float64")
+         for n in ("A_re", "A_im", "C", "log_step", "D")}
+    k = reference_kernel(w["A_re"], w["A_im"], w["C"], w["log_step"],
+                         u.shape[1])
+    y = direct_causal_convolution(u.transpose(0, 2, 1), k).transpose(0, 2, 1)
+    return y + w["D"] * u
+
+
+def perturb(layer, seed):
+    """Random non-trivial weights, so that every term of the math matters."""
+    rng = np.random.default_rng(seed)
+    for w in layer.weights:
+        value = ops.convert_to_numpy(w)
+        if w.name in ("A_re", "A_im", "log_step"):
+            noise = 0.1 * rng.normal(size=value.shape)
+        else:
+            noise = 0.3 * rng.normal(size=value.shape)
+        w.assign((value + noise).astype("float32"))
+
+
+def test_gated_ffn_matches_formula():
+    rng = np.random.default_rng(0)
+    ffn = GatedFFN(hidden_dim=6, intermediate_dim=10)
+    routed = rng.normal(size=(2, 7, 6)).astype("float32")
+    gate = rng.normal(size=(2, 7, 10)).astype("float32")
+    got = ops.convert_to_numpy(ffn(routed, gate))
+    expected = np_dense(ffn.do, gelu_tanh(np_dense(ffn.dol, routed)) * gate)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_bigs_block_matches_formula():
+    rng = np.random.default_rng(1)
+    block = BiGSBlock(hidden_dim=8, intermediate_dim=12, state_dim=6,
+                      layer_norm_epsilon=1e-6)
+    x = rng.normal(size=(2, 20, 8)).astype("float32")
+    block.build(x.shape)
+    perturb(block, 2)
+    got = ops.convert_to_numpy(block(x))
+
+    z = np_layer_norm(block.layer_norm, x.astype("float64"), 1e-6)
+    v = gelu_tanh(np_dense(block.dv, z))
+    uf = gelu_tanh(np_dense(block.du_forward, z))
+    ub = gelu_tanh(np_dense(block.du_backward, z[:, ::-1]))
+    f = np_dense(block.duc_forward, np_ssm(block.fs4, uf))
+    b = np_dense(block.duc_backward, np_ssm(block.bs4, ub))[:, ::-1]
+    expected = x + np_dense(block.do, gelu_tanh(np_dense(block.dol, f * b))
+                            * v)
+    np.testing.assert_allclose(got, expected, atol=2e-4 * np.abs(
+        expected).max())
+
+
+def test_bigs_block_sublayer_names_match_checkpoints():
+    block = BiGSBlock(hidden_dim=8, intermediate_dim=12, state_dim=4)
+    block.build((None, None, 8))
+    for name in ("dv", "du_forward", "du_backward", "duc_forward",
+                 "duc_backward", "dol", "do", "fs4", "bs4", "layer_norm"):
+        assert getattr(block, name).name == name
+
+
+def test_exact_gelu_changes_output():
+    x = np.random.default_rng(3).normal(size=(1, 10, 8)).astype("float32")
+    approx = BiGSBlock(8, 12, state_dim=4)
+    exact = BiGSBlock(8, 12, state_dim=4, activation="gelu")
+    approx.build(x.shape)
+    exact.build(x.shape)
+    exact.set_weights(approx.get_weights())
+    difference = np.abs(ops.convert_to_numpy(approx(x))
+                        - ops.convert_to_numpy(exact(x))).max()
+    assert 0 < difference < 1e-2
+
+
+@pytest.mark.parametrize(
+    "cls,kwargs",
+    [
+        (BiGSBlock, dict(routing="attention", num_heads=2)),
+        (StackBlock, dict(routing="attention", num_heads=2)),
+    ],
+)
+def test_attention_routing_ignores_padding(cls, kwargs):
+    rng = np.random.default_rng(4)
+    block = cls(hidden_dim=8, intermediate_dim=12, state_dim=4, **kwargs)
+    x = rng.normal(size=(2, 10, 8)).astype("float32")
+    mask = np.ones((2, 10), "int32")
+    mask[:, 6:] = 0
+    out = ops.convert_to_numpy(block(x, padding_mask=mask))
+    x2 = x.copy()
+    x2[:, 6:] = rng.normal(size=x2[:, 6:].shape)
+    out2 = ops.convert_to_numpy(block(x2, padding_mask=mask))
+    np.testing.assert_allclose(out[:, :6], out2[:, :6], atol=1e-5)
+
+
+def test_ssm_routing_reads_padding_like_the_original():
+    rng = np.random.default_rng(5)
+    block = BiGSBlock(hidden_dim=8, intermediate_dim=12, state_dim=4)
+    x = rng.normal(size=(1, 10, 8)).astype("float32")
+    x2 = x.copy()
+    x2[:, 6:] = 0.0
+    out = ops.convert_to_numpy(block(x))
+    out2 = ops.convert_to_numpy(block(x2))
+    # The backward SSM carries the tail into earlier positions.
+    assert np.abs(out[:, :6] - out2[:, :6]).max() > 1e-4
+
+
+def test_stack_ssm_block_runs_and_has_two_bidirectional_ssms():
+    block = StackBlock(hidden_dim=8, intermediate_dim=12, state_dim=4)
+    x = np.random.default_rng(6).normal(size=(2, 9, 8)).astype("float32")
+    y = ops.convert_to_numpy(block(x))
+    assert y.shape == x.shape and np.isfinite(y).all()
+    ssm_names = sorted(w.path for w in block.weights if w.name == "A_re")
+    assert len(ssm_names) == 4
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        GatedFFN(4, 8, activation="gelu", name="ffn"),
+        BiGSBlock(4, 8, state_dim=3, activation="gelu", routing="attention",
+                  num_heads=2, kernel_per_channel=True,
+                  a_initialization="lin", layer_norm_epsilon=1e-5),
+        StackBlock(4, 8, state_dim=3, routing="ssm", dropout=0.2,
+                   a_initialization="inv"),
+    ],
+    ids=["gated_ffn", "bigs_block", "stack_block"],
+)
+def test_config_round_trip(layer):
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(layer))
+    assert type(restored) is type(layer)
+    assert restored.get_config() == layer.get_config()
+
+
+def test_unknown_routing_is_rejected():
+    with pytest.raises(ValueError, match="routing='conv'"):
+        BiGSBlock(4, 8, routing="conv")

@@ -1,0 +1,227 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_bigs import S4DConv
+from keras_bigs.layers import s4d
+
+
+def reference_kernel(a_re, a_im, c, log_step, length):
+    """K[l] = Re(sum_n C_n (exp(dt A_n) - 1) / A_n exp(l dt A_n)), float64."""
+    a = np.minimum(a_re, -1e-4) + 1j * a_im
+    c = c[..., 0] + 1j * c[..., 1]
+    dt = np.exp(log_step)
+    l = np.arange(length)
+    terms = (c * (np.exp(dt * a) - 1) / a)[..., None] * np.exp(
+        (dt * a)[..., None] * l
+    )
+    return terms.sum(axis=-2).real
+
+
+def direct_causal_convolution(u, k):
+    """y[t] = sum_{s<=t} k[t-s] u[s], O(L^2), float64."""
+    length = u.shape[-1]
+    y = np.zeros_like(u, dtype=np.float64)
+    for t in range(length):
+        for s in range(t + 1):
+            y[..., t] += k[..., t - s] * u[..., s]
+    return y
+
+
+def random_ssm(rng, lead, n):
+    return dict(
+        A_re=-rng.uniform(0.05, 1.0, lead + (n,)),
+        A_im=rng.normal(0, 3.0, lead + (n,)),
+        C=rng.normal(0, 0.7, lead + (n, 2)),
+        log_step=rng.uniform(np.log(0.01), 0.0, lead + (1,)),
+    )
+
+
+def set_ssm(layer, params, d):
+    for name, value in params.items():
+        getattr(layer, name).assign(value.astype("float32"))
+    layer.D.assign(np.asarray(d, "float32"))
+
+
+@pytest.mark.parametrize("length", [1, 7, 64, 300])
+def test_kernel_matches_float64_formula(length):
+    rng = np.random.default_rng(0)
+    p = random_ssm(rng, (), 16)
+    # One A_re above the clamp: the kernel must use min(A_re, -1e-4).
+    p["A_re"][0] = 0.3
+    expected = reference_kernel(p["A_re"], p["A_im"], p["C"], p["log_step"],
+                                length)
+    got = s4d.zoh_kernel(
+        *(ops.convert_to_tensor(p[k].astype("float32"))
+          for k in ("A_re", "A_im", "C", "log_step")),
+        length,
+    )
+    got = ops.convert_to_numpy(got)
+    assert got.shape == (length,)
+    np.testing.assert_allclose(got, expected, rtol=0,
+                               atol=1e-5 * np.abs(expected).max())
+
+
+def test_per_channel_kernel_matches_formula_per_channel():
+    rng = np.random.default_rng(1)
+    p = random_ssm(rng, (3,), 8)
+    got = ops.convert_to_numpy(
+        s4d.zoh_kernel(*(ops.convert_to_tensor(p[k].astype("float32"))
+                         for k in ("A_re", "A_im", "C", "log_step")), 20)
+    )
+    assert got.shape == (3, 20)
+    for h in range(3):
+        expected = reference_kernel(p["A_re"][h], p["A_im"][h], p["C"][h],
+                                    p["log_step"][h], 20)
+        np.testing.assert_allclose(got[h], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("length", [1, 5, 33, 128])
+def test_fft_convolution_matches_direct_convolution(length):
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=(2, 3, length))
+    k = rng.normal(size=(length,)) * np.exp(-0.05 * np.arange(length))
+    got = ops.convert_to_numpy(
+        s4d.causal_fft_convolution(
+            ops.convert_to_tensor(u.astype("float32")),
+            ops.convert_to_tensor(k.astype("float32")),
+        )
+    )
+    expected = direct_causal_convolution(u, k)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_layer_output_is_kernel_convolution_plus_skip():
+    rng = np.random.default_rng(3)
+    layer = S4DConv(state_dim=8)
+    u = rng.normal(size=(2, 40, 5)).astype("float32")
+    layer.build(u.shape)
+    p = random_ssm(rng, (), 8)
+    set_ssm(layer, p, [0.7])
+    k = reference_kernel(p["A_re"], p["A_im"], p["C"], p["log_step"], 40)
+    expected = direct_causal_convolution(u.transpose(0, 2, 1), k)
+    expected = expected.transpose(0, 2, 1) + 0.7 * u
+    got = ops.convert_to_numpy(layer(u))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    np.testing.assert_allclose(ops.convert_to_numpy(layer.kernel(40)), k,
+                               atol=1e-5)
+
+
+def test_layer_is_causal():
+    rng = np.random.default_rng(4)
+    layer = S4DConv(state_dim=16)
+    u = rng.normal(size=(1, 50, 4)).astype("float32")
+    before = ops.convert_to_numpy(layer(u))
+    s = 20
+    changed = u.copy()
+    changed[:, s + 1:] = rng.normal(size=changed[:, s + 1:].shape)
+    after = ops.convert_to_numpy(layer(changed))
+    # Equal up to FFT round-off (the FFT mixes every position's rounding).
+    np.testing.assert_allclose(before[:, : s + 1], after[:, : s + 1],
+                               atol=1e-5)
+    assert np.abs(before[:, s + 1:] - after[:, s + 1:]).max() > 1e-3
+
+
+def test_shared_kernel_parameter_shapes():
+    layer = S4DConv(state_dim=16)
+    layer.build((None, None, 12))
+    shapes = {w.name: tuple(w.shape) for w in layer.weights}
+    assert shapes == {"A_re": (16,), "A_im": (16,), "C": (16, 2),
+                      "log_step": (1,), "D": (1,)}
+
+
+def test_per_channel_kernels_differ_by_channel_and_match_shared_when_equal():
+    rng = np.random.default_rng(5)
+    u = rng.normal(size=(2, 30, 3)).astype("float32")
+    per_channel = S4DConv(state_dim=8, kernel_per_channel=True)
+    per_channel.build(u.shape)
+    shapes = {w.name: tuple(w.shape) for w in per_channel.weights}
+    assert shapes == {"A_re": (3, 8), "A_im": (3, 8), "C": (3, 8, 2),
+                      "log_step": (3, 1), "D": (3,)}
+    assert ops.convert_to_numpy(per_channel.kernel(30)).shape == (3, 30)
+
+    shared = S4DConv(state_dim=8)
+    shared.build(u.shape)
+    p = random_ssm(rng, (), 8)
+    set_ssm(shared, p, [1.3])
+    set_ssm(per_channel, {k: np.stack([v] * 3) for k, v in p.items()},
+            [1.3] * 3)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(per_channel(u)),
+        ops.convert_to_numpy(shared(u)),
+        atol=1e-5,
+    )
+    # Different parameters per channel: channel 1 changes, 0 and 2 do not.
+    p1 = random_ssm(rng, (), 8)
+    mixed = {k: np.stack([v, p1[k], v]) for k, v in p.items()}
+    set_ssm(per_channel, mixed, [1.3] * 3)
+    y = ops.convert_to_numpy(per_channel(u))
+    y_shared = ops.convert_to_numpy(shared(u))
+    np.testing.assert_allclose(y[..., [0, 2]], y_shared[..., [0, 2]],
+                               atol=1e-5)
+    assert np.abs(y[..., 1] - y_shared[..., 1]).max() > 1e-3
+
+
+def test_initializations():
+    n = 8
+    re, im = s4d.s4d_lin(n)
+    np.testing.assert_allclose(re, -0.5)
+    np.testing.assert_allclose(im, np.pi * np.arange(n))
+    re, im = s4d.s4d_inv(n)
+    np.testing.assert_allclose(
+        im, n / np.pi * (n / (2 * np.arange(n) + 1) - 1))
+    # HiPPO-LegS: A + P P^T = -1/2 I + skew-symmetric; its eigenvalues
+    # (-1/2 + i lambda) are the diagonal A.
+    re, im = s4d.hippo_legs_diagonal(n)
+    np.testing.assert_allclose(re, -0.5)
+    k = np.arange(n)
+    p = np.sqrt(1 + 2 * k)
+    hippo = -(np.tril(np.outer(p, p)) - np.diag(k))
+    normal = hippo + np.outer(np.sqrt(k + 0.5), np.sqrt(k + 0.5))
+    eig = np.linalg.eigvals(normal)
+    np.testing.assert_allclose(sorted(eig.imag), im, atol=1e-9)
+    np.testing.assert_allclose(eig.real, -0.5, atol=1e-9)
+
+    for name, fn in s4d.A_INITIALIZATIONS.items():
+        layer = S4DConv(state_dim=n, a_initialization=name)
+        layer.build((None, None, 4))
+        np.testing.assert_allclose(ops.convert_to_numpy(layer.A_im),
+                                   fn(n)[1], rtol=1e-6)
+        log_step = ops.convert_to_numpy(layer.log_step)
+        assert np.log(0.01) <= log_step.min() and log_step.max() < 0.0
+        np.testing.assert_array_equal(ops.convert_to_numpy(layer.D), [1.0])
+
+
+def test_unknown_initialization_is_rejected():
+    with pytest.raises(ValueError, match="a_initialization='legs'"):
+        S4DConv(a_initialization="legs")
+
+
+def test_mixed_precision_keeps_float32_math():
+    rng = np.random.default_rng(6)
+    u = rng.normal(size=(2, 64, 4)).astype("float32")
+    ref = S4DConv(state_dim=8)
+    out32 = ops.convert_to_numpy(ref(u))
+    mixed = S4DConv(state_dim=8, dtype="mixed_bfloat16")
+    mixed.build(u.shape)
+    mixed.set_weights(ref.get_weights())
+    out16 = mixed(u)
+    assert keras.backend.standardize_dtype(out16.dtype) == "bfloat16"
+    assert all(w.dtype == "float32" for w in mixed.weights)
+    out16 = ops.convert_to_numpy(ops.cast(out16, "float32"))
+    assert np.isfinite(out16).all()
+    # Only the bfloat16 rounding of input and output remains.
+    np.testing.assert_allclose(out16, out32, atol=0.05 * np.abs(out32).max())
+
+
+def test_config_round_trip():
+    layer = S4DConv(state_dim=12, kernel_per_channel=True,
+                    a_initialization="inv", dt_min=0.001, dt_max=0.1,
+                    name="ssm")
+    clone = S4DConv.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(layer))
+    assert isinstance(restored, S4DConv)
+    assert restored.get_config() == layer.get_config()
