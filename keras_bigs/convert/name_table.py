@@ -126,14 +126,17 @@ def assign_weights(table, weights, prefix, what="checkpoint"):
                 f"{entry.variable.path}: it does not match the model config."
             )
         value = np.asarray(weights[key])
+        expected = tuple(entry.variable.shape)
         if entry.transpose:
-            value = value.T
-        if tuple(value.shape) != tuple(entry.variable.shape):
+            expected = expected[::-1]  # as the checkpoint stores it
+        if tuple(value.shape) != expected:
             raise CheckpointError(
                 f"Weight {key!r} in the {what} has shape "
                 f"{tuple(value.shape)}, but the model config expects "
-                f"{tuple(entry.variable.shape)} for {entry.variable.path}."
+                f"{expected} (for {entry.variable.path})."
             )
+        if entry.transpose:
+            value = value.T
         values.append((entry.variable, value))
         used.add(key)
     for variable, value in values:

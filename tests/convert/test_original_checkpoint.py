@@ -1,0 +1,206 @@
+import json
+import pickle
+import shutil
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_bigs import BiGSBackbone
+from keras_bigs import CheckpointError
+from keras_bigs.convert import readers
+from keras_bigs.convert.name_table import load_backbone_weights
+from tests.conftest import fixture_dir
+
+FOLDERS = {
+    "flax_masked_lm": "gelu_approximate",
+    "flax_classifier": "gelu_approximate",
+    "flax_regressor": "gelu_approximate",
+    "torch_masked_lm": "gelu",
+    "torch_classifier": "gelu",
+    "torch_question_answering": "gelu",
+}
+
+
+def relative_error(got, expected):
+    return np.abs(got - expected).max() / np.abs(expected).max()
+
+
+def load(folder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Flax masked-LM: no pooler
+        return BiGSBackbone.from_preset(str(folder))
+
+
+@pytest.mark.parametrize("name", sorted(FOLDERS))
+def test_backbone_parity_with_the_original(name):
+    folder = fixture_dir(name)
+    reference = np.load(folder / "reference_outputs.npz")
+    backbone = load(folder)
+    # The GELU is read from the checkpoint's origin, not passed by hand.
+    assert backbone.activation == FOLDERS[name]
+    checked = 0
+    for prefix, output in (("x", "sequence_output"),
+                           ("short", "short_sequence_output")):
+        if f"{prefix}_token_ids" not in reference:
+            continue
+        inputs = {
+            "token_ids": reference[f"{prefix}_token_ids"],
+            "segment_ids": reference[f"{prefix}_segment_ids"],
+            "padding_mask": reference[f"{prefix}_padding_mask"],
+        }
+        got = backbone.predict(inputs, verbose=0)["sequence_output"]
+        assert relative_error(got, reference[output]) < 1e-5
+        checked += 1
+    assert checked == (2 if name.startswith("torch") else 1)
+
+
+def test_config_is_read_from_config_json():
+    folder = fixture_dir("torch_classifier")
+    config = json.loads((folder / "config.json").read_text())
+    backbone = load(folder)
+    assert backbone.vocabulary_size == config["vocab_size"]
+    assert backbone.num_layers == config["num_hidden_layers"]
+    assert backbone.hidden_dim == config["hidden_size"]
+    assert backbone.intermediate_dim == config["intermediate_size"]
+    assert backbone.state_dim == config["num_ssm"]
+    assert backbone.max_sequence_length == config["max_position_embeddings"]
+
+
+def test_flax_masked_lm_without_pooler_warns():
+    with pytest.warns(UserWarning, match="pooler"):
+        BiGSBackbone.from_preset(str(fixture_dir("flax_masked_lm")))
+
+
+def test_readers_agree_across_formats(tmp_path):
+    """The same tensors through .bin and safetensors readers, and the tied
+    decoder of the .bin shares the word embeddings."""
+    weights = readers.read_torch_bin(
+        fixture_dir("torch_masked_lm") / "pytorch_model.bin")
+    np.testing.assert_array_equal(
+        weights["cls.predictions.decoder.weight"],
+        weights["bigs.embeddings.word_embeddings.weight"],
+    )
+    assert weights["bigs.encoder.layer.0.dv.weight"].dtype == np.float32
+    from safetensors.numpy import save_file
+
+    save_file({k: np.ascontiguousarray(v) for k, v in weights.items()},
+              str(tmp_path / "model.safetensors"))
+    again = readers.read_safetensors(tmp_path / "model.safetensors")
+    for key, value in weights.items():
+        np.testing.assert_array_equal(again[key], value)
+
+
+def copy_fixture(name, tmp_path):
+    target = tmp_path / name
+    shutil.copytree(fixture_dir(name), target)
+    for path in target.iterdir():
+        path.chmod(0o644)
+    return target
+
+
+@pytest.mark.parametrize(
+    "name,weights_file",
+    [
+        ("flax_classifier", "flax_model.msgpack"),
+        ("torch_classifier", "model.safetensors"),
+        ("torch_masked_lm", "pytorch_model.bin"),
+    ],
+)
+def test_truncated_checkpoint_raises_clear_error(tmp_path, name,
+                                                 weights_file):
+    folder = copy_fixture(name, tmp_path)
+    path = folder / weights_file
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=f"{weights_file}.*(corrupt|truncated)"):
+        BiGSBackbone.from_preset(str(folder))
+
+
+def test_checkpoint_with_more_layers_than_config_is_refused(tmp_path):
+    folder = copy_fixture("torch_classifier", tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config["num_hidden_layers"] = 2
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError,
+                       match=r"'bigs\.encoder\.layer\.2\..*no place"):
+        BiGSBackbone.from_preset(str(folder))
+
+
+def test_checkpoint_with_fewer_layers_than_config_is_refused(tmp_path):
+    folder = copy_fixture("flax_classifier", tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config["num_hidden_layers"] = 4
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError,
+                       match=r"no weight 's4_bert/encoder/layer/3/"):
+        BiGSBackbone.from_preset(str(folder))
+
+
+def test_shape_mismatch_names_the_weight(tmp_path):
+    folder = copy_fixture("torch_classifier", tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config["intermediate_size"] = 96
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(
+        CheckpointError,
+        match=r"'bigs\.encoder\.layer\.0\.dv\.weight'.*\(80, 48\).*\(96, 48\)",
+    ):
+        BiGSBackbone.from_preset(str(folder))
+
+
+def test_folder_without_weights_is_refused(tmp_path):
+    folder = copy_fixture("torch_classifier", tmp_path)
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="none of the weight files"):
+        BiGSBackbone.from_preset(str(folder))
+
+
+def test_unsupported_original_config_is_refused(tmp_path):
+    folder = copy_fixture("flax_regressor", tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config["pre_norm"] = False
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="pre_norm=False"):
+        BiGSBackbone.from_preset(str(folder))
+
+
+def test_bin_reader_refuses_foreign_objects(tmp_path):
+    """A `.bin` is a pickle; anything but tensors must not be unpickled."""
+    path = tmp_path / "pytorch_model.bin"
+    payload = pickle.dumps({"x": shutil.rmtree}, protocol=2)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/data.pkl", payload)
+    with pytest.raises(CheckpointError, match="shutil.rmtree"):
+        readers.read_torch_bin(path)
+
+
+def test_loading_is_deterministic_and_reuses_weights_exactly():
+    folder = fixture_dir("torch_question_answering")
+    backbone = load(folder)
+    raw = readers.read_safetensors(folder / "model.safetensors")
+    layer = backbone.bigs_layers[1]
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(layer.dv.kernel),
+        raw["bigs.encoder.layer.1.dv.weight"].T,
+    )
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(layer.bs4.C),
+        raw["bigs.encoder.layer.1.bs4.kernel.C"],
+    )
+
+
+def test_a_refused_checkpoint_leaves_the_model_untouched():
+    folder = fixture_dir("torch_classifier")
+    weights = readers.read_safetensors(folder / "model.safetensors")
+    backbone = BiGSBackbone.from_preset(str(folder), load_weights=False)
+    before = [ops.convert_to_numpy(w).copy() for w in backbone.weights]
+    # The last layer's weight is wrong: the error comes after every earlier
+    # weight was checked, and none of them may have been assigned.
+    weights["bigs.encoder.layer.2.do.weight"] = np.zeros((3, 3), "float32")
+    with pytest.raises(CheckpointError, match="layer.2.do.weight"):
+        load_backbone_weights(backbone, weights, "torch")
+    for b, w in zip(before, backbone.weights):
+        np.testing.assert_array_equal(b, ops.convert_to_numpy(w))

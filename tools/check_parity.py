@@ -1,0 +1,95 @@
+"""Check converted original BiGS checkpoints against the original's outputs.
+
+Each FOLDER is in the original layout (config.json + flax_model.msgpack |
+model.safetensors | pytorch_model.bin) with a `reference_outputs.npz` written
+by the original code (`x_*` inputs, `sequence_output`, and optionally
+`short_*`). Prints a table of relative errors (max |ours - ref| / max |ref|),
+writes it as JSON, and exits non-zero when any error is over the tolerance.
+
+    python tools/check_parity.py ../shared/fixtures/bigs_reference
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+import warnings
+
+import keras
+import numpy as np
+
+import keras_bigs
+
+
+def find_folders(paths):
+    for path in map(pathlib.Path, paths):
+        if (path / "reference_outputs.npz").exists():
+            yield path
+        else:
+            yield from sorted(
+                p.parent for p in path.glob("*/reference_outputs.npz"))
+
+
+def relative_error(got, expected):
+    return float(np.abs(got - expected).max() / np.abs(expected).max())
+
+
+def check_folder(folder):
+    reference = np.load(folder / "reference_outputs.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Flax masked-LM: no pooler
+        backbone = keras_bigs.BiGSBackbone.from_preset(str(folder))
+    rows = []
+    for prefix, output in (("x", "sequence_output"),
+                           ("short", "short_sequence_output")):
+        if f"{prefix}_token_ids" not in reference:
+            continue
+        inputs = {
+            "token_ids": reference[f"{prefix}_token_ids"],
+            "segment_ids": reference[f"{prefix}_segment_ids"],
+            "padding_mask": reference[f"{prefix}_padding_mask"],
+        }
+        got = backbone.predict(inputs, verbose=0)["sequence_output"]
+        rows.append({
+            "folder": folder.name,
+            "output": output,
+            "shape": list(got.shape),
+            "activation": backbone.activation,
+            "relative_error": relative_error(got, reference[output]),
+        })
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="+",
+                        help="fixture folders, or a folder holding them")
+    parser.add_argument("--tolerance", type=float, default=1e-5)
+    parser.add_argument("--json", default="parity.json",
+                        help="where to write the results")
+    args = parser.parse_args(argv)
+
+    folders = list(find_folders(args.folders))
+    if not folders:
+        parser.error(f"no reference_outputs.npz under {args.folders}")
+    start = time.time()
+    rows = [row for folder in folders for row in check_folder(folder)]
+    backend = keras.backend.backend()
+    print(f"backend: {backend}   tolerance: {args.tolerance:g}")
+    print(f"{'folder':<26} {'output':<22} {'activation':<17} rel. error")
+    for row in rows:
+        flag = "" if row["relative_error"] <= args.tolerance else "  FAIL"
+        print(f"{row['folder']:<26} {row['output']:<22} "
+              f"{row['activation']:<17} {row['relative_error']:.2e}{flag}")
+    worst = max(row["relative_error"] for row in rows)
+    print(f"worst: {worst:.2e} over {len(rows)} outputs "
+          f"({time.time() - start:.1f}s)")
+    pathlib.Path(args.json).write_text(json.dumps(
+        {"backend": backend, "tolerance": args.tolerance, "rows": rows},
+        indent=2))
+    return 0 if worst <= args.tolerance else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
