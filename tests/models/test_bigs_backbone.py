@@ -150,3 +150,15 @@ def test_bad_config_values_are_rejected():
         BiGSBackbone(**SMALL, block_type="dense")
     with pytest.raises(ValueError, match="routing='rnn'"):
         BiGSBackbone(**SMALL, routing="rnn")
+
+
+def test_keras_hub_preset_round_trip(tmp_path):
+    backbone = BiGSBackbone(**SMALL)
+    inputs = make_inputs(2, 32, valid=[32, 6])
+    expected = run(backbone, inputs)
+    backbone.save_to_preset(str(tmp_path / "preset"))
+    restored = BiGSBackbone.from_preset(str(tmp_path / "preset"))
+    assert restored.get_config() == backbone.get_config()
+    got = run(restored, inputs)
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key])
