@@ -1,0 +1,132 @@
+"""The uncased WordPiece tokenizer of the published BiGS models."""
+
+import pathlib
+import re
+import unicodedata
+
+import keras
+from keras_hub.tokenizers import WordPieceTokenizer
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+VOCABULARY_PATH = (
+    pathlib.Path(__file__).resolve().parent.parent
+    / "assets" / "bert_uncased_vocab.txt"
+)
+
+# What BERT's reference tokenizer does before splitting, and keras-hub's
+# WordPiece pre-tokenization does not: delete control and format characters
+# (zero-width space, soft hyphen, ...), treat every space separator
+# (U+00A0, ...) as a space, and lowercase with the plain Unicode mapping
+# (keras-hub case-folds with NFKC, which turns "™" into "tm").
+_DELETED_TF = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]|\p{Cf}|\x{FFFD}"
+_SPACES_TF = r"[\t\n\r]|\p{Zs}"
+
+
+def _deleted(char):
+    if char in "\t\n\r":
+        return False
+    return char in "\x00\ufffd" or unicodedata.category(char) in ("Cc", "Cf")
+
+
+def _space(char):
+    return char in "\t\n\r" or unicodedata.category(char) == "Zs"
+
+
+@keras.saving.register_keras_serializable(package="keras_bigs")
+class BiGSTokenizer(WordPieceTokenizer):
+    """Uncased WordPiece, as the published BiGS models were trained with.
+
+    Lowercases and strips accents, splits on whitespace, punctuation and CJK
+    characters, deletes invisible control/format characters, and keeps the
+    special tokens `[PAD] [UNK] [CLS] [SEP] [MASK]` whole when they appear in
+    the text. Runs in Python eagerly and in TensorFlow inside `tf.data` or a
+    SavedModel, with identical results.
+
+    Args:
+        vocabulary: a vocabulary file or list of tokens; defaults to the
+            standard 30,522-token uncased BERT vocabulary shipped with
+            keras_bigs.
+        sequence_length: int. Pad or truncate to this length if set.
+        **kwargs: other `keras_hub.tokenizers.WordPieceTokenizer` arguments.
+
+    Example:
+    ```python
+    import keras_bigs
+
+    tokenizer = keras_bigs.BiGSTokenizer()
+    tokenizer.tokenize("Héllo wörld!")  # [7592, 2088, 999]
+    ```
+    """
+
+    def __init__(self, vocabulary=None, sequence_length=None, **kwargs):
+        kwargs.pop("lowercase", None)
+        kwargs.pop("special_tokens", None)
+        kwargs.pop("special_tokens_in_strings", None)
+        if vocabulary is None:
+            # As a list, not a path: Keras' safe mode refuses to load
+            # vocabulary files while deserialising.
+            vocabulary = VOCABULARY_PATH.read_text(
+                encoding="utf-8").splitlines()
+        super().__init__(
+            vocabulary=vocabulary,
+            sequence_length=sequence_length,
+            lowercase=False,  # done in `_normalize_*`, outside special tokens
+            strip_accents=kwargs.pop("strip_accents", True),
+            special_tokens=list(SPECIAL_TOKENS),
+            special_tokens_in_strings=True,
+            **kwargs,
+        )
+        self._special_pattern = "|".join(re.escape(t) for t in SPECIAL_TOKENS)
+
+    def set_vocabulary(self, vocabulary):
+        super().set_vocabulary(vocabulary)
+        if vocabulary is None:
+            return
+        missing = [t for t in SPECIAL_TOKENS if t not in self.vocabulary]
+        if missing:
+            raise ValueError(
+                f"The vocabulary lacks the special tokens {missing}; BiGS "
+                f"needs {list(SPECIAL_TOKENS)}."
+            )
+        self.pad_token_id = self.token_to_id("[PAD]")
+        self.unk_token_id = self.token_to_id("[UNK]")
+        self.cls_token_id = self.token_to_id("[CLS]")
+        self.sep_token_id = self.token_to_id("[SEP]")
+        self.mask_token_id = self.token_to_id("[MASK]")
+        self.start_token_id = self.cls_token_id
+        self.end_token_id = self.sep_token_id
+
+    def _normalize_python(self, text):
+        text = "".join(
+            " " if _space(c) else c for c in text if not _deleted(c)
+        )
+        pieces = re.split(f"({self._special_pattern})", text)
+        return " ".join(
+            p if p in SPECIAL_TOKENS else p.lower() for p in pieces if p
+        )
+
+    def _normalize_tf(self, text):
+        import tensorflow as tf
+        import tensorflow_text as tf_text
+
+        text = tf.strings.regex_replace(text, _DELETED_TF, "")
+        text = tf.strings.regex_replace(text, _SPACES_TF, " ")
+        pieces = tf_text.regex_split(
+            text, self._special_pattern, self._special_pattern)
+        lowered = tf.ragged.map_flat_values(
+            lambda p: tf.where(
+                tf.strings.regex_full_match(p, self._special_pattern),
+                p, tf.strings.lower(p, encoding="utf-8")),
+            pieces)
+        return tf.strings.reduce_join(lowered, axis=-1, separator=" ")
+
+    def tokenize(self, inputs):
+        if self._use_tf_workflow():
+            import tensorflow as tf
+
+            inputs = self._normalize_tf(tf.convert_to_tensor(inputs))
+        elif isinstance(inputs, str):
+            inputs = self._normalize_python(inputs)
+        else:
+            inputs = [self._normalize_python(t) for t in inputs]
+        return super().tokenize(inputs)
