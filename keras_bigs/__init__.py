@@ -6,6 +6,10 @@ from keras_bigs.layers.gated_ffn import GatedFFN
 from keras_bigs.layers.s4d import S4DConv
 from keras_bigs.layers.stack_block import StackBlock
 from keras_bigs.models.bigs_backbone import BiGSBackbone
+from keras_bigs.models.bigs_classifier import BiGSClassifier
+from keras_bigs.models.bigs_text_classifier_preprocessor import (
+    BiGSTextClassifierPreprocessor,
+)
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 
 __version__ = "0.1.0"

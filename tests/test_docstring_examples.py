@@ -7,6 +7,7 @@ import pytest
 import keras_bigs
 
 PUBLIC = [keras_bigs.S4DConv, keras_bigs.GatedFFN, keras_bigs.BiGSBlock, keras_bigs.BiGSTokenizer,
+          keras_bigs.BiGSTextClassifierPreprocessor, keras_bigs.BiGSClassifier,
           keras_bigs.StackBlock, keras_bigs.BiGSBackbone]
 
 

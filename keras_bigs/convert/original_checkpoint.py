@@ -14,6 +14,12 @@ from keras_hub.src.utils.preset_utils import check_file_exists
 from keras_hub.src.utils.preset_utils import get_file
 from keras_hub.src.utils.preset_utils import load_json
 
+import warnings
+
+from keras_bigs.convert.name_table import LEAF
+from keras_bigs.convert.name_table import SEPARATOR
+from keras_bigs.convert.name_table import Entry
+from keras_bigs.convert.name_table import assign_weights
 from keras_bigs.convert.name_table import load_backbone_weights
 from keras_bigs.convert.readers import WEIGHT_FILES
 from keras_bigs.convert.readers import CheckpointError
@@ -99,6 +105,64 @@ class OriginalCheckpointLoader(PresetLoader):
                 what=f"checkpoint {self.weights_file}",
             )
         return backbone
+
+
+    def _head_entries(self, dense, name):
+        """Entries of a dense head named `name` in the checkpoint."""
+        sep, leaf = SEPARATOR[self.origin], LEAF[self.origin]
+        return [
+            Entry(dense.kernel, f"{name}{sep}{leaf['kernel']}",
+                  transpose=self.origin == "torch"),
+            Entry(dense.bias, f"{name}{sep}{leaf['bias']}"),
+        ]
+
+    def load_classifier(self, cls, load_weights, num_classes=None,
+                        reinitialize_head=False, **kwargs):
+        """A `BiGSClassifier` with the checkpoint's backbone and, when the
+        checkpoint has one, its classification head.
+
+        A `num_classes` different from the checkpoint's head is an error,
+        unless `reinitialize_head=True` (then the head starts afresh).
+        """
+        sep, leaf = SEPARATOR[self.origin], LEAF[self.origin]
+        bias_name = f"classifier{sep}{leaf['bias']}"
+        head_classes = None
+        if load_weights and bias_name in self.weights:
+            head_classes = int(self.weights[bias_name].shape[0])
+        if num_classes is None:
+            if head_classes is None:
+                raise ValueError(
+                    f"{self.preset} has no classification head: pass "
+                    "`num_classes`.")
+            num_classes = head_classes
+        if head_classes is not None and num_classes != head_classes:
+            if not reinitialize_head:
+                raise ValueError(
+                    f"num_classes={num_classes} does not match the "
+                    f"checkpoint's classification head, which has "
+                    f"{head_classes} outputs. Pass num_classes="
+                    f"{head_classes}, or reinitialize_head=True to train a "
+                    "new head.")
+            warnings.warn(
+                f"The checkpoint's {head_classes}-way head is dropped; a new "
+                f"{num_classes}-way head is initialised randomly.",
+                stacklevel=3)
+            head_classes = None
+        backbone_kwargs = {}
+        if "dtype" in kwargs:
+            backbone_kwargs["dtype"] = kwargs.pop("dtype")
+        backbone = self.load_backbone(cls.backbone_cls, load_weights,
+                                      **backbone_kwargs)
+        if "preprocessor" not in kwargs:
+            kwargs["preprocessor"] = cls.preprocessor_cls(
+                tokenizer=cls.preprocessor_cls.tokenizer_cls(),
+                sequence_length=backbone.max_sequence_length)
+        task = cls(backbone=backbone, num_classes=num_classes, **kwargs)
+        if head_classes is not None:
+            assign_weights(self._head_entries(task.output_dense, "classifier"),
+                           self.weights, prefix="",
+                           what=f"checkpoint {self.weights_file}")
+        return task
 
 
 def original_checkpoint_loader(preset):

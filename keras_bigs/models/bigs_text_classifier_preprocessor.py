@@ -1,0 +1,39 @@
+"""Raw strings (or string pairs) -> padded BiGS inputs for classification."""
+
+import keras
+from keras_hub.models import TextClassifierPreprocessor
+
+from keras_bigs.models.bigs_backbone import BiGSBackbone
+from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+
+
+@keras.saving.register_keras_serializable(package="keras_bigs")
+class BiGSTextClassifierPreprocessor(TextClassifierPreprocessor):
+    """Tokenize and pack single sentences or pairs: `[CLS] a [SEP] b [SEP]`.
+
+    Every example is padded to the full `sequence_length`. This matters for
+    BiGS: its backward SSM reads the padded tail first, so outputs depend on
+    the padded length, and a model behaves as trained only at the length it
+    was trained at. The default is therefore the preset's training length
+    when loaded with `from_preset`, and 512 otherwise. Pairs are truncated
+    round-robin, which equals BERT's longest-first truncation.
+
+    Args:
+        tokenizer: a `BiGSTokenizer`.
+        sequence_length: int. Length every example is padded/truncated to.
+        truncate: `"round_robin"` (default) or `"waterfall"`.
+
+    Example:
+    ```python
+    import keras_bigs
+
+    preprocessor = keras_bigs.BiGSTextClassifierPreprocessor(
+        keras_bigs.BiGSTokenizer(), sequence_length=16)
+    # Pass pairs as `x=`: a positional tuple would be read as (x, y).
+    x = preprocessor(x=("The premise.", "A hypothesis."))
+    x["token_ids"].shape  # (16,)
+    ```
+    """
+
+    backbone_cls = BiGSBackbone
+    tokenizer_cls = BiGSTokenizer

@@ -1,0 +1,94 @@
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+import keras_bigs
+from tests.conftest import fixture_dir
+
+HEADS = ["flax_classifier", "flax_regressor", "torch_classifier"]
+
+
+def relative_error(got, expected):
+    return np.abs(got - expected).max() / np.abs(expected).max()
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_classifier_parity_with_the_original(name):
+    folder = fixture_dir(name)
+    reference = np.load(folder / "reference_outputs.npz")
+    classifier = keras_bigs.BiGSClassifier.from_preset(
+        str(folder), preprocessor=None)
+    assert classifier.num_classes == reference["logits"].shape[-1]
+    for prefix, output in (("x", "logits"), ("short", "short_logits")):
+        if f"{prefix}_token_ids" not in reference:
+            continue
+        logits = classifier.predict({
+            "token_ids": reference[f"{prefix}_token_ids"],
+            "segment_ids": reference[f"{prefix}_segment_ids"],
+            "padding_mask": reference[f"{prefix}_padding_mask"],
+        }, verbose=0)
+        assert relative_error(logits, reference[output]) < 1e-5
+
+
+def test_preprocessor_defaults_to_the_checkpoint_length():
+    classifier = keras_bigs.BiGSClassifier.from_preset(
+        str(fixture_dir("torch_classifier")))
+    assert classifier.preprocessor.sequence_length == 64
+    x = classifier.preprocessor(x=(["Premise one.", "Premise two."],
+                                 ["Hypothesis?", "Another one."]))
+    token_ids = np.asarray(x["token_ids"])
+    assert token_ids.shape == (2, 64)
+    assert token_ids[0, 0] == 101 and list(token_ids[0]).count(102) == 2
+
+
+def test_num_classes_mismatch_is_an_error_or_a_new_head():
+    folder = str(fixture_dir("torch_classifier"))
+    with pytest.raises(ValueError, match=r"num_classes=2 .*3 outputs"):
+        keras_bigs.BiGSClassifier.from_preset(folder, num_classes=2)
+    with pytest.warns(UserWarning, match="new 2-way head"):
+        classifier = keras_bigs.BiGSClassifier.from_preset(
+            folder, num_classes=2, reinitialize_head=True)
+    assert classifier.output_dense.units == 2
+
+
+def small_classifier(num_classes):
+    backbone = keras_bigs.BiGSBackbone(
+        vocabulary_size=30522, num_layers=1, hidden_dim=16,
+        intermediate_dim=32, state_dim=4, max_sequence_length=16)
+    preprocessor = keras_bigs.BiGSTextClassifierPreprocessor(
+        keras_bigs.BiGSTokenizer(), sequence_length=16)
+    return keras_bigs.BiGSClassifier(backbone, num_classes=num_classes,
+                                     preprocessor=preprocessor)
+
+
+@pytest.mark.parametrize("num_classes", [1, 3], ids=["regression", "3-way"])
+def test_fit_on_raw_string_pairs_lowers_the_loss(num_classes):
+    keras.utils.set_random_seed(0)
+    classifier = small_classifier(num_classes)
+    if num_classes == 1:
+        assert isinstance(classifier.loss, keras.losses.MeanSquaredError)
+    first = ["a cat sat", "dogs bark loudly", "the sun is hot", "it rains"]
+    second = ["on a mat", "at night", "in summer", "all day"]
+    labels = (np.array([0.1, 0.9, 0.5, 0.3], "float32") if num_classes == 1
+              else np.array([0, 1, 2, 1]))
+    classifier.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = classifier.fit(x=(first, second), y=labels, batch_size=4,
+                             epochs=8, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0]
+    predictions = classifier.predict(["a raw sentence"], verbose=0)
+    assert predictions.shape == (1, num_classes)
+
+
+def test_save_load_round_trip(tmp_path):
+    classifier = small_classifier(2)
+    x = (["one sentence", "another"],)
+    expected = classifier.predict(x, verbose=0)
+    path = str(tmp_path / "classifier.keras")
+    classifier.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        restored = keras.models.load_model(path)
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), expected)
