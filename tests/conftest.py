@@ -31,6 +31,18 @@ def fixture_dir(name):
     return shared_dir() / "fixtures" / "bigs_reference" / name
 
 
+def reference_batches(reference):
+    """`(prefix, inputs)` for each input batch of a fixture's
+    `reference_outputs.npz`: `x` (full length) and, if present, `short`."""
+    for prefix in ("x", "short"):
+        if f"{prefix}_token_ids" in reference:
+            yield prefix, {
+                "token_ids": reference[f"{prefix}_token_ids"],
+                "segment_ids": reference[f"{prefix}_segment_ids"],
+                "padding_mask": reference[f"{prefix}_padding_mask"],
+            }
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "backends(*names): run only on these Keras backends"

@@ -2,8 +2,9 @@
 
 Each FOLDER is in the original layout (config.json + flax_model.msgpack |
 model.safetensors | pytorch_model.bin) with a `reference_outputs.npz` written
-by the original code (`x_*` inputs, `sequence_output`, and optionally
-`short_*`). Prints a table of relative errors (max |ours - ref| / max |ref|),
+by the original code (`x_*` inputs, `sequence_output`, `logits` for
+classifiers, and optionally `short_*`). Checks the backbone, and the
+classifier head where the checkpoint has one. Prints a table of relative errors (max |ours - ref| / max |ref|),
 writes it as JSON, and exits non-zero when any error is over the tolerance.
 
     python tools/check_parity.py ../shared/fixtures/bigs_reference
@@ -35,29 +36,48 @@ def relative_error(got, expected):
     return float(np.abs(got - expected).max() / np.abs(expected).max())
 
 
-def check_folder(folder):
-    reference = np.load(folder / "reference_outputs.npz")
+def reference_batches(reference):
+    """`(prefix, inputs)` for each input batch in a reference npz: `x` (full
+    length) and, where present, `short`."""
+    for prefix in ("x", "short"):
+        if f"{prefix}_token_ids" in reference:
+            yield prefix, {
+                "token_ids": reference[f"{prefix}_token_ids"],
+                "segment_ids": reference[f"{prefix}_segment_ids"],
+                "padding_mask": reference[f"{prefix}_padding_mask"],
+            }
+
+
+def models_to_check(folder):
+    """`(model, output name or None, reference name)` for the folder: the
+    backbone, and the classifier where the checkpoint has that head."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Flax masked-LM: no pooler
-        backbone = keras_bigs.BiGSBackbone.from_preset(str(folder))
+        yield (keras_bigs.BiGSBackbone.from_preset(str(folder)),
+               "sequence_output", "sequence_output")
+    config = json.loads((folder / "config.json").read_text())
+    if "BiGSForSequenceClassification" in config.get("architectures", []):
+        yield (keras_bigs.BiGSClassifier.from_preset(str(folder),
+                                                     preprocessor=None),
+               None, "logits")
+
+
+def check_folder(folder):
+    reference = np.load(folder / "reference_outputs.npz")
     rows = []
-    for prefix, output in (("x", "sequence_output"),
-                           ("short", "short_sequence_output")):
-        if f"{prefix}_token_ids" not in reference:
-            continue
-        inputs = {
-            "token_ids": reference[f"{prefix}_token_ids"],
-            "segment_ids": reference[f"{prefix}_segment_ids"],
-            "padding_mask": reference[f"{prefix}_padding_mask"],
-        }
-        got = backbone.predict(inputs, verbose=0)["sequence_output"]
-        rows.append({
-            "folder": folder.name,
-            "output": output,
-            "shape": list(got.shape),
-            "activation": backbone.activation,
-            "relative_error": relative_error(got, reference[output]),
-        })
+    for model, output, expected in models_to_check(folder):
+        for prefix, inputs in reference_batches(reference):
+            got = model.predict(inputs, verbose=0)
+            if output is not None:
+                got = got[output]
+            name = expected if prefix == "x" else f"{prefix}_{expected}"
+            rows.append({
+                "folder": folder.name,
+                "output": name,
+                "shape": list(got.shape),
+                "activation": getattr(model, "backbone", model).activation,
+                "relative_error": relative_error(got, reference[name]),
+            })
     return rows
 
 

@@ -13,6 +13,7 @@ from keras_bigs import CheckpointError
 from keras_bigs.convert import readers
 from keras_bigs.convert.name_table import load_backbone_weights
 from tests.conftest import fixture_dir
+from tests.conftest import reference_batches
 
 FOLDERS = {
     "flax_masked_lm": "gelu_approximate",
@@ -42,17 +43,11 @@ def test_backbone_parity_with_the_original(name):
     # The GELU is read from the checkpoint's origin, not passed by hand.
     assert backbone.activation == FOLDERS[name]
     checked = 0
-    for prefix, output in (("x", "sequence_output"),
-                           ("short", "short_sequence_output")):
-        if f"{prefix}_token_ids" not in reference:
-            continue
-        inputs = {
-            "token_ids": reference[f"{prefix}_token_ids"],
-            "segment_ids": reference[f"{prefix}_segment_ids"],
-            "padding_mask": reference[f"{prefix}_padding_mask"],
-        }
+    for prefix, inputs in reference_batches(reference):
+        expected = reference["sequence_output" if prefix == "x"
+                             else f"{prefix}_sequence_output"]
         got = backbone.predict(inputs, verbose=0)["sequence_output"]
-        assert relative_error(got, reference[output]) < 1e-5
+        assert relative_error(got, expected) < 1e-5
         checked += 1
     assert checked == (2 if name.startswith("torch") else 1)
 
@@ -101,6 +96,15 @@ def copy_fixture(name, tmp_path):
     return target
 
 
+def copy_fixture_with_config(name, tmp_path, **changes):
+    """A writable copy of a fixture folder with `config.json` changed."""
+    folder = copy_fixture(name, tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(changes)
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
 @pytest.mark.parametrize(
     "name,weights_file",
     [
@@ -120,30 +124,21 @@ def test_truncated_checkpoint_raises_clear_error(tmp_path, name,
 
 
 def test_checkpoint_with_more_layers_than_config_is_refused(tmp_path):
-    folder = copy_fixture("torch_classifier", tmp_path)
-    config = json.loads((folder / "config.json").read_text())
-    config["num_hidden_layers"] = 2
-    (folder / "config.json").write_text(json.dumps(config))
+    folder = copy_fixture_with_config("torch_classifier", tmp_path, num_hidden_layers=2)
     with pytest.raises(CheckpointError,
                        match=r"'bigs\.encoder\.layer\.2\..*no place"):
         BiGSBackbone.from_preset(str(folder))
 
 
 def test_checkpoint_with_fewer_layers_than_config_is_refused(tmp_path):
-    folder = copy_fixture("flax_classifier", tmp_path)
-    config = json.loads((folder / "config.json").read_text())
-    config["num_hidden_layers"] = 4
-    (folder / "config.json").write_text(json.dumps(config))
+    folder = copy_fixture_with_config("flax_classifier", tmp_path, num_hidden_layers=4)
     with pytest.raises(CheckpointError,
                        match=r"no weight 's4_bert/encoder/layer/3/"):
         BiGSBackbone.from_preset(str(folder))
 
 
 def test_shape_mismatch_names_the_weight(tmp_path):
-    folder = copy_fixture("torch_classifier", tmp_path)
-    config = json.loads((folder / "config.json").read_text())
-    config["intermediate_size"] = 96
-    (folder / "config.json").write_text(json.dumps(config))
+    folder = copy_fixture_with_config("torch_classifier", tmp_path, intermediate_size=96)
     with pytest.raises(
         CheckpointError,
         match=r"'bigs\.encoder\.layer\.0\.dv\.weight'.*\(80, 48\).*\(96, 48\)",
@@ -159,10 +154,7 @@ def test_folder_without_weights_is_refused(tmp_path):
 
 
 def test_unsupported_original_config_is_refused(tmp_path):
-    folder = copy_fixture("flax_regressor", tmp_path)
-    config = json.loads((folder / "config.json").read_text())
-    config["pre_norm"] = False
-    (folder / "config.json").write_text(json.dumps(config))
+    folder = copy_fixture_with_config("flax_regressor", tmp_path, pre_norm=False)
     with pytest.raises(CheckpointError, match="pre_norm=False"):
         BiGSBackbone.from_preset(str(folder))
 

@@ -6,6 +6,7 @@ import pytest
 
 import keras_bigs
 from tests.conftest import fixture_dir
+from tests.conftest import reference_batches
 
 HEADS = ["flax_classifier", "flax_regressor", "torch_classifier"]
 
@@ -21,15 +22,11 @@ def test_classifier_parity_with_the_original(name):
     classifier = keras_bigs.BiGSClassifier.from_preset(
         str(folder), preprocessor=None)
     assert classifier.num_classes == reference["logits"].shape[-1]
-    for prefix, output in (("x", "logits"), ("short", "short_logits")):
-        if f"{prefix}_token_ids" not in reference:
-            continue
-        logits = classifier.predict({
-            "token_ids": reference[f"{prefix}_token_ids"],
-            "segment_ids": reference[f"{prefix}_segment_ids"],
-            "padding_mask": reference[f"{prefix}_padding_mask"],
-        }, verbose=0)
-        assert relative_error(logits, reference[output]) < 1e-5
+    for prefix, inputs in reference_batches(reference):
+        expected = reference["logits" if prefix == "x"
+                             else f"{prefix}_logits"]
+        logits = classifier.predict(inputs, verbose=0)
+        assert relative_error(logits, expected) < 1e-5
 
 
 def test_preprocessor_defaults_to_the_checkpoint_length():
