@@ -7,6 +7,19 @@ from keras_bigs.layers.s4d import S4DConv
 from keras_bigs.layers.stack_block import StackBlock
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_classifier import BiGSClassifier
+from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
+from keras_bigs.models.bigs_masked_lm_preprocessor import (
+    BiGSMaskedLMPreprocessor,
+)
+from keras_bigs.models.bigs_multiple_choice import BiGSMultipleChoice
+from keras_bigs.models.bigs_multiple_choice_preprocessor import (
+    BiGSMultipleChoicePreprocessor,
+)
+from keras_bigs.models.bigs_presets import BIGS_PRESETS
+from keras_bigs.models.bigs_question_answerer import BiGSQuestionAnswerer
+from keras_bigs.models.bigs_question_answerer_preprocessor import (
+    BiGSQuestionAnswererPreprocessor,
+)
 from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )

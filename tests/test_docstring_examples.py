@@ -6,9 +6,15 @@ import pytest
 
 import keras_bigs
 
-PUBLIC = [keras_bigs.S4DConv, keras_bigs.GatedFFN, keras_bigs.BiGSBlock, keras_bigs.BiGSTokenizer,
-          keras_bigs.BiGSTextClassifierPreprocessor, keras_bigs.BiGSClassifier,
-          keras_bigs.StackBlock, keras_bigs.BiGSBackbone]
+PUBLIC = [
+    keras_bigs.S4DConv, keras_bigs.GatedFFN, keras_bigs.BiGSBlock,
+    keras_bigs.StackBlock, keras_bigs.BiGSBackbone, keras_bigs.BiGSTokenizer,
+    keras_bigs.BiGSTextClassifierPreprocessor, keras_bigs.BiGSClassifier,
+    keras_bigs.BiGSMaskedLMPreprocessor, keras_bigs.BiGSMaskedLM,
+    keras_bigs.BiGSQuestionAnswererPreprocessor,
+    keras_bigs.BiGSQuestionAnswerer,
+    keras_bigs.BiGSMultipleChoicePreprocessor, keras_bigs.BiGSMultipleChoice,
+]
 
 
 @pytest.mark.parametrize("cls", PUBLIC, ids=lambda c: c.__name__)

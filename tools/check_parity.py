@@ -4,8 +4,10 @@ Each FOLDER is in the original layout (config.json + flax_model.msgpack |
 model.safetensors | pytorch_model.bin) with a `reference_outputs.npz` written
 by the original code (`x_*` inputs, `sequence_output`, `logits` for
 classifiers, and optionally `short_*`). Checks the backbone, and the
-classifier head where the checkpoint has one. Prints a table of relative errors (max |ours - ref| / max |ref|),
-writes it as JSON, and exits non-zero when any error is over the tolerance.
+task of the checkpoint's architecture where it has a head (classifier and
+masked-LM logits, question-answering start/end logits), loaded with
+`from_preset(folder)` on the task class. Prints a table of relative errors
+(max |ours - ref| / max |ref|), writes it as JSON, and exits non-zero when any error is over the tolerance.
 
     python tools/check_parity.py ../shared/fixtures/bigs_reference
 """
@@ -21,6 +23,7 @@ import keras
 import numpy as np
 
 import keras_bigs
+from keras_bigs.convert.original_checkpoint import task_class_name
 
 
 def find_folders(paths):
@@ -49,35 +52,52 @@ def reference_batches(reference):
 
 
 def models_to_check(folder):
-    """`(model, output name or None, reference name)` for the folder: the
-    backbone, and the classifier where the checkpoint has that head."""
+    """`(model, {our output: reference name})` for the folder: the backbone,
+    and the task of the checkpoint's architecture where it has that head
+    (classifier logits, masked-LM logits at every position, question
+    answering start/end logits)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Flax masked-LM: no pooler
         yield (keras_bigs.BiGSBackbone.from_preset(str(folder)),
-               "sequence_output", "sequence_output")
+               {"sequence_output": "sequence_output"})
     config = json.loads((folder / "config.json").read_text())
-    if "BiGSForSequenceClassification" in config.get("architectures", []):
-        yield (keras_bigs.BiGSClassifier.from_preset(str(folder),
-                                                     preprocessor=None),
-               None, "logits")
+    task = getattr(keras_bigs, task_class_name(config))
+    if task is keras_bigs.BiGSQuestionAnswerer:
+        names = {"start_logits": "start_logits", "end_logits": "end_logits"}
+    else:
+        names = {None: "logits"}
+    reference = np.load(folder / "reference_outputs.npz")
+    if all(name in reference for name in names.values()):
+        yield task.from_preset(str(folder), preprocessor=None), names
+
+
+def task_inputs(model, inputs):
+    """The masked LM scores the positions it is given: all of them here."""
+    if isinstance(model, keras_bigs.BiGSMaskedLM):
+        batch, length = inputs["token_ids"].shape
+        positions = np.tile(np.arange(length, dtype="int32"), (batch, 1))
+        inputs = dict(inputs, mask_positions=positions)
+    return inputs
 
 
 def check_folder(folder):
     reference = np.load(folder / "reference_outputs.npz")
     rows = []
-    for model, output, expected in models_to_check(folder):
+    for model, names in models_to_check(folder):
         for prefix, inputs in reference_batches(reference):
-            got = model.predict(inputs, verbose=0)
-            if output is not None:
-                got = got[output]
-            name = expected if prefix == "x" else f"{prefix}_{expected}"
-            rows.append({
-                "folder": folder.name,
-                "output": name,
-                "shape": list(got.shape),
-                "activation": getattr(model, "backbone", model).activation,
-                "relative_error": relative_error(got, reference[name]),
-            })
+            got = model.predict(task_inputs(model, inputs), verbose=0)
+            for output, expected in names.items():
+                value = got if output is None else got[output]
+                name = expected if prefix == "x" else f"{prefix}_{expected}"
+                rows.append({
+                    "folder": folder.name,
+                    "model": type(model).__name__,
+                    "output": name,
+                    "shape": list(value.shape),
+                    "activation": getattr(model, "backbone",
+                                          model).activation,
+                    "relative_error": relative_error(value, reference[name]),
+                })
     return rows
 
 
@@ -97,10 +117,11 @@ def main(argv=None):
     rows = [row for folder in folders for row in check_folder(folder)]
     backend = keras.backend.backend()
     print(f"backend: {backend}   tolerance: {args.tolerance:g}")
-    print(f"{'folder':<26} {'output':<22} {'activation':<17} rel. error")
+    print(f"{'folder':<26} {'model':<21} {'output':<22} {'activation':<17} "
+          "rel. error")
     for row in rows:
         flag = "" if row["relative_error"] <= args.tolerance else "  FAIL"
-        print(f"{row['folder']:<26} {row['output']:<22} "
+        print(f"{row['folder']:<26} {row['model']:<21} {row['output']:<22} "
               f"{row['activation']:<17} {row['relative_error']:.2e}{flag}")
     worst = max(row["relative_error"] for row in rows)
     print(f"worst: {worst:.2e} over {len(rows)} outputs "

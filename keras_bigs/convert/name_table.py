@@ -95,6 +95,57 @@ def backbone_table(backbone, origin):
     return table
 
 
+def dense_head_table(dense, name, origin):
+    """Entries of a dense head stored as `name` (e.g. `classifier`)."""
+    sep, leaf = SEPARATOR[origin], LEAF[origin]
+    return [
+        Entry(dense.kernel, f"{name}{sep}{leaf['kernel']}",
+              transpose=origin == "torch"),
+        Entry(dense.bias, f"{name}{sep}{leaf['bias']}"),
+    ]
+
+
+def masked_lm_head_table(head, origin):
+    """Entries of keras-hub's `MaskedLMHead` against `cls/predictions`.
+
+    The decoder is tied to the word embeddings, so it has no entry of its
+    own; `check_tied_decoder` verifies a PyTorch checkpoint agrees.
+    """
+    sep, leaf = SEPARATOR[origin], LEAF[origin]
+    path = sep.join(("cls", "predictions"))
+    transform = sep.join((path, "transform"))
+    layer_norm = head._intermediate_layer_norm
+    return [
+        *dense_head_table(head._intermediate_dense,
+                          sep.join((transform, "dense")), origin),
+        Entry(layer_norm.gamma, sep.join((transform, "LayerNorm",
+                                          leaf["scale"]))),
+        Entry(layer_norm.beta, sep.join((transform, "LayerNorm",
+                                         leaf["bias"]))),
+        Entry(head._bias, sep.join((path, "bias"))),
+    ]
+
+
+def check_tied_decoder(weights, prefix, origin, what="checkpoint"):
+    """A PyTorch masked-LM checkpoint also saves the (tied) decoder: it must
+    equal the word embeddings and the output bias, or our tied head would
+    silently compute something else."""
+    if origin != "torch":
+        return
+    pairs = [
+        ("cls.predictions.decoder.weight",
+         prefix + "embeddings.word_embeddings.weight"),
+        ("cls.predictions.decoder.bias", "cls.predictions.bias"),
+    ]
+    for saved, tied_to in pairs:
+        if saved in weights and not np.array_equal(weights[saved],
+                                                    weights[tied_to]):
+            raise CheckpointError(
+                f"The {what} has {saved!r} different from {tied_to!r}: its "
+                "decoder is not tied, and BiGSMaskedLM ties it (as every "
+                "published BiGS model does).")
+
+
 def backbone_prefix(weights, origin):
     """Where the backbone sits in the checkpoint, e.g. `s4_bert/`."""
     sep, leaf = SEPARATOR[origin], LEAF[origin]
@@ -151,7 +202,8 @@ def assign_weights(table, weights, prefix, what="checkpoint"):
     return used
 
 
-def load_backbone_weights(backbone, weights, origin, what="checkpoint"):
+def load_backbone_weights(backbone, weights, origin, what="checkpoint",
+                          needs_pooler=True):
     """Convert an original checkpoint's backbone weights into `backbone`.
 
     Raises `CheckpointError` naming the first weight that is missing, has the
@@ -164,9 +216,14 @@ def load_backbone_weights(backbone, weights, origin, what="checkpoint"):
             f"routing={backbone.routing!r}."
         )
     prefix = backbone_prefix(weights, origin)
-    used = assign_weights(backbone_table(backbone, origin), weights, prefix,
-                          what)
+    table = backbone_table(backbone, origin)
+    pooler = [e for e in table if e.name.startswith("pooler")]
     ignored = {prefix + name for name in IGNORED}
+    if not needs_pooler:
+        # Tasks on the sequence output neither need nor use a saved pooler.
+        table = [e for e in table if e not in pooler]
+        ignored |= {prefix + e.name for e in pooler}
+    used = assign_weights(table, weights, prefix, what)
     leftover = [
         key for key in weights
         if key.startswith(prefix) and key not in used and key not in ignored

@@ -8,19 +8,21 @@ implementations differ in nothing else.
 """
 
 import os
+import warnings
 
 from keras_hub.src.utils.preset_utils import PresetLoader
 from keras_hub.src.utils.preset_utils import check_file_exists
 from keras_hub.src.utils.preset_utils import get_file
 from keras_hub.src.utils.preset_utils import load_json
 
-import warnings
-
 from keras_bigs.convert.name_table import LEAF
 from keras_bigs.convert.name_table import SEPARATOR
-from keras_bigs.convert.name_table import Entry
 from keras_bigs.convert.name_table import assign_weights
+from keras_bigs.convert.name_table import backbone_prefix
+from keras_bigs.convert.name_table import check_tied_decoder
+from keras_bigs.convert.name_table import dense_head_table
 from keras_bigs.convert.name_table import load_backbone_weights
+from keras_bigs.convert.name_table import masked_lm_head_table
 from keras_bigs.convert.readers import WEIGHT_FILES
 from keras_bigs.convert.readers import CheckpointError
 
@@ -97,29 +99,88 @@ class OriginalCheckpointLoader(PresetLoader):
         config.update(overrides)
         return config
 
-    def load_backbone(self, cls, load_weights, **kwargs):
+    def load_backbone(self, cls, load_weights, needs_pooler=True, **kwargs):
         backbone = cls(**self.backbone_config(**kwargs))
         if load_weights:
             load_backbone_weights(
                 backbone, self.weights, self.origin,
                 what=f"checkpoint {self.weights_file}",
+                needs_pooler=needs_pooler,
             )
         return backbone
 
+    def load_tokenizer(self, cls, **kwargs):
+        """The bundled uncased vocabulary, or the folder's `vocab.txt`."""
+        if "vocabulary" not in kwargs and check_file_exists(self.preset,
+                                                            "vocab.txt"):
+            kwargs["vocabulary"] = get_file(self.preset, "vocab.txt")
+        return cls(**kwargs)
 
-    def _head_entries(self, dense, name):
-        """Entries of a dense head named `name` in the checkpoint."""
-        sep, leaf = SEPARATOR[self.origin], LEAF[self.origin]
-        return [
-            Entry(dense.kernel, f"{name}{sep}{leaf['kernel']}",
-                  transpose=self.origin == "torch"),
-            Entry(dense.bias, f"{name}{sep}{leaf['bias']}"),
-        ]
+    def load_preprocessor(self, cls, **kwargs):
+        """Padded to the checkpoint's `max_position_embeddings`: the length
+        the published models were trained at."""
+        if "tokenizer" not in kwargs:
+            kwargs["tokenizer"] = self.load_tokenizer(cls.tokenizer_cls)
+        kwargs.setdefault("sequence_length",
+                          self.config["max_position_embeddings"])
+        return cls(**kwargs)
 
-    def load_classifier(self, cls, load_weights, num_classes=None,
-                        reinitialize_head=False, **kwargs):
-        """A `BiGSClassifier` with the checkpoint's backbone and, when the
-        checkpoint has one, its classification head.
+    def load_task(self, cls, load_weights, **kwargs):
+        """A task with the checkpoint's backbone and, when the checkpoint
+        has it, the task's head (`classifier`, `qa_outputs`,
+        `cls/predictions`); otherwise the head starts afresh."""
+        from keras_bigs.models.bigs_classifier import BiGSClassifier
+        from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
+
+        if issubclass(cls, BiGSClassifier):
+            kwargs = self._classifier_kwargs(load_weights, **kwargs)
+        reinitialize_head = kwargs.pop("reinitialize_head", False)
+        backbone_kwargs = {}
+        if "dtype" in kwargs:
+            backbone_kwargs["dtype"] = kwargs.pop("dtype")
+        if "backbone" not in kwargs:
+            kwargs["backbone"] = self.load_backbone(
+                cls.backbone_cls, load_weights,
+                needs_pooler=not _uses_sequence_output(cls),
+                **backbone_kwargs)
+        if "preprocessor" not in kwargs:
+            kwargs["preprocessor"] = self._task_preprocessor(cls)
+        task = cls(**kwargs)
+        if not load_weights or reinitialize_head:
+            return task
+        table = head_table(task, self.origin)
+        if table[-1].name in self.weights:
+            what = f"checkpoint {self.weights_file}"
+            if isinstance(task, BiGSMaskedLM):
+                check_tied_decoder(self.weights,
+                                   backbone_prefix(self.weights, self.origin),
+                                   self.origin, what)
+            assign_weights(table, self.weights, prefix="", what=what)
+        elif isinstance(task, BiGSMaskedLM):
+            warnings.warn(
+                f"{self.preset} has no masked-LM head (no "
+                f"{table[-1].name!r}); the head is initialised randomly.",
+                stacklevel=3)
+        return task
+
+    def _task_preprocessor(self, cls):
+        """The task's preprocessor, or `None` (with a warning) when the
+        checkpoint's vocabulary is not the tokenizer's."""
+        preprocessor = self.load_preprocessor(cls.preprocessor_cls)
+        size = preprocessor.tokenizer.vocabulary_size()
+        if size != self.config["vocab_size"]:
+            warnings.warn(
+                f"{self.preset} has vocab_size={self.config['vocab_size']}, "
+                f"but the tokenizer has {size} tokens: the task is built "
+                "with preprocessor=None (feed token ids, or pass a "
+                "preprocessor with the checkpoint's vocabulary).",
+                stacklevel=4)
+            return None
+        return preprocessor
+
+    def _classifier_kwargs(self, load_weights, num_classes=None,
+                           reinitialize_head=False, **kwargs):
+        """`num_classes` checked against the checkpoint's head.
 
         A `num_classes` different from the checkpoint's head is an error,
         unless `reinitialize_head=True` (then the head starts afresh).
@@ -146,23 +207,44 @@ class OriginalCheckpointLoader(PresetLoader):
             warnings.warn(
                 f"The checkpoint's {head_classes}-way head is dropped; a new "
                 f"{num_classes}-way head is initialised randomly.",
-                stacklevel=3)
-            head_classes = None
-        backbone_kwargs = {}
-        if "dtype" in kwargs:
-            backbone_kwargs["dtype"] = kwargs.pop("dtype")
-        backbone = self.load_backbone(cls.backbone_cls, load_weights,
-                                      **backbone_kwargs)
-        if "preprocessor" not in kwargs:
-            kwargs["preprocessor"] = cls.preprocessor_cls(
-                tokenizer=cls.preprocessor_cls.tokenizer_cls(),
-                sequence_length=backbone.max_sequence_length)
-        task = cls(backbone=backbone, num_classes=num_classes, **kwargs)
-        if head_classes is not None:
-            assign_weights(self._head_entries(task.output_dense, "classifier"),
-                           self.weights, prefix="",
-                           what=f"checkpoint {self.weights_file}")
-        return task
+                stacklevel=4)
+        return dict(kwargs, num_classes=num_classes,
+                    reinitialize_head=reinitialize_head)
+
+    def load(self, cls, load_weights=True, **kwargs):
+        """Whatever `cls` is: backbone, task, preprocessor or tokenizer."""
+        from keras_hub.models import Backbone
+        from keras_hub.models import Preprocessor
+        from keras_hub.models import Task
+
+        if issubclass(cls, Backbone):
+            return self.load_backbone(cls, load_weights, **kwargs)
+        if issubclass(cls, Task):
+            return self.load_task(cls, load_weights, **kwargs)
+        if issubclass(cls, Preprocessor):
+            return self.load_preprocessor(cls, **kwargs)
+        return self.load_tokenizer(cls, **kwargs)
+
+
+def _uses_sequence_output(cls):
+    from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
+    from keras_bigs.models.bigs_question_answerer import BiGSQuestionAnswerer
+
+    return issubclass(cls, (BiGSMaskedLM, BiGSQuestionAnswerer))
+
+
+def head_table(task, origin):
+    """Name-table entries of a task's head; the last one is its bias (or
+    output bias), whose presence says the checkpoint has this head."""
+    from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
+    from keras_bigs.models.bigs_question_answerer import BiGSQuestionAnswerer
+
+    if isinstance(task, BiGSMaskedLM):
+        return masked_lm_head_table(task.masked_lm_head, origin)
+    if isinstance(task, BiGSQuestionAnswerer):
+        return dense_head_table(task.span_dense, "qa_outputs", origin)
+    # BiGSClassifier and BiGSMultipleChoice.
+    return dense_head_table(task.output_dense, "classifier", origin)
 
 
 def original_checkpoint_loader(preset):
@@ -188,3 +270,24 @@ def original_checkpoint_loader(preset):
         f"{preset} has a BiGS config.json but none of the weight files "
         f"{', '.join(WEIGHT_FILES)}."
     )
+
+
+# The original model classes (Flax ones carry a `Flax` prefix) and ours.
+TASK_BY_ARCHITECTURE = {
+    "BiGSModel": "BiGSBackbone",
+    "BiGSForMaskedLM": "BiGSMaskedLM",
+    "BiGSForPreTraining": "BiGSMaskedLM",
+    "BiGSForSequenceClassification": "BiGSClassifier",
+    "BiGSForQuestionAnswering": "BiGSQuestionAnswerer",
+    "BiGSForMultipleChoice": "BiGSMultipleChoice",
+}
+
+
+def task_class_name(config):
+    """Name of our class for an original `config.json`'s architecture
+    (`BiGSMaskedLM` when the config names none, as pretraining does)."""
+    for architecture in config.get("architectures") or []:
+        name = TASK_BY_ARCHITECTURE.get(architecture.removeprefix("Flax"))
+        if name is not None:
+            return name
+    return "BiGSMaskedLM"

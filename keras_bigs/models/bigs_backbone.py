@@ -239,6 +239,19 @@ class BiGSBackbone(Backbone):
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
 
+    def check_preprocessor(self, preprocessor):
+        """Refuse a preprocessor whose token ids this backbone cannot embed
+        (out-of-range ids give silently wrong outputs on some backends)."""
+        if preprocessor is None:
+            return
+        size = preprocessor.tokenizer.vocabulary_size()
+        if size > self.vocabulary_size:
+            raise ValueError(
+                f"The preprocessor's tokenizer has {size} tokens, but the "
+                f"backbone embeds only vocabulary_size={self.vocabulary_size}"
+                ": pass a tokenizer with the model's vocabulary, or "
+                "preprocessor=None to feed token ids.")
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -264,22 +277,19 @@ class BiGSBackbone(Backbone):
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
-        """Load a keras-hub preset, or a folder in the original BiGS layout.
+        """Load a registered BiGS preset, a keras-hub preset, or a folder /
+        `hf://` handle in the original BiGS layout.
 
         Args:
-            preset: a keras-hub preset (local folder, `hf://`, `kaggle://`),
-                or a folder / `hf://` handle holding an original BiGS
-                checkpoint (`config.json` with `model_type: "BiGS"`).
+            preset: a name from `BiGSBackbone.presets` (e.g.
+                `"bigs_512_en"`), a keras-hub preset folder or handle, or an
+                original BiGS checkpoint (`config.json` with
+                `model_type: "BiGS"`).
             load_weights: bool. Load the weights or leave them initialised.
             **kwargs: overrides of the backbone config (e.g. `dtype`).
         """
-        # Imported here: the converter depends on this module.
-        from keras_bigs.convert.original_checkpoint import (
-            original_checkpoint_loader,
-        )
+        # Imported here: the preset loaders depend on this module.
+        from keras_bigs.models.bigs_presets import load_from_preset
 
-        loader = original_checkpoint_loader(preset)
-        if loader is not None:
-            return loader.load_backbone(cls, load_weights, **kwargs)
-        return super().from_preset(preset, load_weights=load_weights,
-                                   **kwargs)
+        return load_from_preset(cls, preset, super().from_preset,
+                                load_weights=load_weights, **kwargs)

@@ -51,6 +51,8 @@ class BiGSClassifier(TextClassifier):
 
     def __init__(self, backbone, num_classes, preprocessor=None,
                  activation=None, dropout=0.1, **kwargs):
+        backbone.check_preprocessor(preprocessor)
+
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
@@ -97,13 +99,9 @@ class BiGSClassifier(TextClassifier):
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
-        """A keras-hub preset, or an original BiGS checkpoint folder."""
-        from keras_bigs.convert.original_checkpoint import (
-            original_checkpoint_loader,
-        )
+        """A registered BiGS preset, a keras-hub preset, or an original
+        BiGS checkpoint folder (its classification head included)."""
+        from keras_bigs.models.bigs_presets import load_from_preset
 
-        loader = original_checkpoint_loader(preset)
-        if loader is not None:
-            return loader.load_classifier(cls, load_weights, **kwargs)
-        return super().from_preset(preset, load_weights=load_weights,
-                                   **kwargs)
+        return load_from_preset(cls, preset, super().from_preset,
+                                load_weights=load_weights, **kwargs)

@@ -37,3 +37,9 @@ class BiGSTextClassifierPreprocessor(TextClassifierPreprocessor):
 
     backbone_cls = BiGSBackbone
     tokenizer_cls = BiGSTokenizer
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        from keras_bigs.models.bigs_presets import load_from_preset
+
+        return load_from_preset(cls, preset, super().from_preset, **kwargs)

@@ -67,6 +67,13 @@ class BiGSTokenizer(WordPieceTokenizer):
             # vocabulary files while deserialising.
             vocabulary = VOCABULARY_PATH.read_text(
                 encoding="utf-8").splitlines()
+        # keras-hub's special tokens: never split, never selected for masking.
+        self._add_special_token("[CLS]", "cls_token")
+        self._add_special_token("[SEP]", "sep_token")
+        self._add_special_token("[PAD]", "pad_token")
+        self._add_special_token("[MASK]", "mask_token")
+        self._add_special_token("[CLS]", "start_token")
+        self._add_special_token("[SEP]", "end_token")
         super().__init__(
             vocabulary=vocabulary,
             sequence_length=sequence_length,
@@ -79,22 +86,19 @@ class BiGSTokenizer(WordPieceTokenizer):
         self._special_pattern = "|".join(re.escape(t) for t in SPECIAL_TOKENS)
 
     def set_vocabulary(self, vocabulary):
-        super().set_vocabulary(vocabulary)
-        if vocabulary is None:
-            return
-        missing = [t for t in SPECIAL_TOKENS if t not in self.vocabulary]
-        if missing:
+        try:
+            super().set_vocabulary(vocabulary)
+        except ValueError as error:
+            missing = [t for t in SPECIAL_TOKENS
+                       if t not in (self.vocabulary or [])]
+            if self.vocabulary is None or not missing:
+                raise
             raise ValueError(
                 f"The vocabulary lacks the special tokens {missing}; BiGS "
                 f"needs {list(SPECIAL_TOKENS)}."
-            )
-        self.pad_token_id = self.token_to_id("[PAD]")
-        self.unk_token_id = self.token_to_id("[UNK]")
-        self.cls_token_id = self.token_to_id("[CLS]")
-        self.sep_token_id = self.token_to_id("[SEP]")
-        self.mask_token_id = self.token_to_id("[MASK]")
-        self.start_token_id = self.cls_token_id
-        self.end_token_id = self.sep_token_id
+            ) from error
+        if vocabulary is not None:
+            self.unk_token_id = self.token_to_id("[UNK]")
 
     def _normalize_python(self, text):
         text = "".join(
@@ -121,6 +125,11 @@ class BiGSTokenizer(WordPieceTokenizer):
         return tf.strings.reduce_join(lowered, axis=-1, separator=" ")
 
     def tokenize(self, inputs):
+        if isinstance(inputs, dict):
+            raise ValueError(
+                "BiGSTokenizer received a dict (of token arrays?), not "
+                f"strings: keys {sorted(inputs)}. To feed token ids to a "
+                "task, load or build it with `preprocessor=None`.")
         if self._use_tf_workflow():
             import tensorflow as tf
 
@@ -130,3 +139,9 @@ class BiGSTokenizer(WordPieceTokenizer):
         else:
             inputs = [self._normalize_python(t) for t in inputs]
         return super().tokenize(inputs)
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        from keras_bigs.models.bigs_presets import load_from_preset
+
+        return load_from_preset(cls, preset, super().from_preset, **kwargs)

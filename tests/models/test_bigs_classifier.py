@@ -30,14 +30,22 @@ def test_classifier_parity_with_the_original(name):
 
 
 def test_preprocessor_defaults_to_the_checkpoint_length():
-    classifier = keras_bigs.BiGSClassifier.from_preset(
+    preprocessor = keras_bigs.BiGSTextClassifierPreprocessor.from_preset(
         str(fixture_dir("torch_classifier")))
-    assert classifier.preprocessor.sequence_length == 64
-    x = classifier.preprocessor(x=(["Premise one.", "Premise two."],
-                                 ["Hypothesis?", "Another one."]))
+    assert preprocessor.sequence_length == 64
+    x = preprocessor(x=(["Premise one.", "Premise two."],
+                        ["Hypothesis?", "Another one."]))
     token_ids = np.asarray(x["token_ids"])
     assert token_ids.shape == (2, 64)
     assert token_ids[0, 0] == 101 and list(token_ids[0]).count(102) == 2
+
+
+def test_checkpoint_with_another_vocabulary_loads_without_preprocessor():
+    # The fixtures' 1,000-token vocabulary is not the bundled tokenizer's.
+    with pytest.warns(UserWarning, match="vocab_size=1000.*preprocessor=None"):
+        classifier = keras_bigs.BiGSClassifier.from_preset(
+            str(fixture_dir("torch_classifier")))
+    assert classifier.preprocessor is None
 
 
 def test_num_classes_mismatch_is_an_error_or_a_new_head():
@@ -89,3 +97,13 @@ def test_save_load_round_trip(tmp_path):
         warnings.simplefilter("ignore")
         restored = keras.models.load_model(path)
     np.testing.assert_array_equal(restored.predict(x, verbose=0), expected)
+
+
+def test_tokenizer_larger_than_the_embedding_is_refused():
+    backbone = keras_bigs.BiGSBackbone.from_preset(
+        str(fixture_dir("torch_classifier")))  # 1,000-token vocabulary
+    preprocessor = keras_bigs.BiGSTextClassifierPreprocessor(
+        keras_bigs.BiGSTokenizer(), sequence_length=64)
+    with pytest.raises(ValueError, match=r"30522 tokens.*1000"):
+        keras_bigs.BiGSClassifier(backbone, num_classes=3,
+                                  preprocessor=preprocessor)

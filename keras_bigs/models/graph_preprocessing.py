@@ -1,0 +1,90 @@
+"""Preprocessors whose logic is written once, in TensorFlow ops.
+
+keras-hub tokenizers run in plain Python when called eagerly and in
+TensorFlow inside `tf.data`. Preprocessors that do more than pack tokens
+(locating answer spans, fanning out answer choices) are written once in
+TensorFlow ops; eager calls go through a cached `tf.function`, so they give
+the same numbers as a `tf.data` pipeline or an exported SavedModel.
+"""
+
+import tensorflow as tf
+from keras_hub.layers import MultiSegmentPacker
+from keras_hub.models import Preprocessor
+from keras_hub.src.utils.tensor_utils import convert_preprocessing_inputs
+from keras_hub.src.utils.tensor_utils import convert_preprocessing_outputs
+from keras_hub.src.utils.tensor_utils import in_tf_function
+
+
+class GraphPackingPreprocessor(Preprocessor):
+    """Tokenizer + `MultiSegmentPacker`; `call` is `_call_tf`, always traced.
+
+    Args:
+        tokenizer: a `BiGSTokenizer`.
+        sequence_length: int. Length every packed sequence is padded to.
+        truncate: `"round_robin"` or `"waterfall"`.
+    """
+
+    def __init__(self, tokenizer, sequence_length=512,
+                 truncate="round_robin", **kwargs):
+        super().__init__(**kwargs)
+        self.tokenizer = tokenizer
+        self.packer = None
+        self.sequence_length = sequence_length
+        self.truncate = truncate
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.packer = MultiSegmentPacker(
+            start_value=self.tokenizer.start_token_id,
+            end_value=self.tokenizer.end_token_id,
+            pad_value=self.tokenizer.pad_token_id,
+            truncate=self.truncate,
+            sequence_length=self.sequence_length,
+        )
+
+    def _call_tf(self, x, y=None, sample_weight=None):
+        raise NotImplementedError
+
+    def call(self, x, y=None, sample_weight=None):
+        if in_tf_function():
+            return self._call_tf(x, y, sample_weight)
+        if getattr(self, "_traced_call", None) is None:
+            self._traced_call = tf.function(self._call_tf,
+                                            reduce_retracing=True)
+        with tf.device("cpu"):
+            x, y, sample_weight = convert_preprocessing_inputs(
+                (x, y, sample_weight))
+            x, y, sample_weight = (
+                tf.nest.map_structure(tf.convert_to_tensor, value)
+                if value is not None else None
+                for value in (x, y, sample_weight))
+            try:
+                outputs = self._traced_call(x, y, sample_weight)
+            except tf.errors.InvalidArgumentError as error:
+                # A failed check on the inputs: keep its message (Keras
+                # cannot re-raise TF's own error type with context added).
+                raise ValueError(error.message) from None
+            return convert_preprocessing_outputs(outputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"sequence_length": self.sequence_length,
+                       "truncate": self.truncate})
+        return config
+
+    @property
+    def sequence_length(self):
+        """The padded length of every packed sequence."""
+        return self._sequence_length
+
+    @sequence_length.setter
+    def sequence_length(self, value):
+        self._sequence_length = value
+        if self.packer is not None:
+            self.packer.sequence_length = value
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        from keras_bigs.models.bigs_presets import load_from_preset
+
+        return load_from_preset(cls, preset, super().from_preset, **kwargs)
