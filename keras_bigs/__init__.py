@@ -24,5 +24,7 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs import data  # noqa: E402  tf.data pipelines
+from keras_bigs import training  # noqa: E402  recipe, distribution, tools' runs
 
 __version__ = "0.1.0"

@@ -67,6 +67,13 @@ class BiGSMaskedLMPreprocessor(MaskedLMPreprocessor):
         )
 
     @classmethod
+    def _add_missing_kwargs(cls, loader, kwargs):
+        from keras_bigs.models.bigs_presets import with_trained_sequence_length
+
+        kwargs = super()._add_missing_kwargs(loader, kwargs)
+        return with_trained_sequence_length(loader, kwargs)
+
+    @classmethod
     def from_preset(cls, preset, **kwargs):
         from keras_bigs.models.bigs_presets import load_from_preset
 

@@ -150,6 +150,17 @@ def load_from_preset(cls, preset, keras_hub_from_preset, **kwargs):
     return keras_hub_from_preset(preset, **kwargs)
 
 
+def with_trained_sequence_length(loader, kwargs):
+    """Preprocessor kwargs from a keras-hub preset with no saved
+    preprocessor of the asked-for class: pad to the backbone's
+    `max_sequence_length`, the length it was trained at (keras-hub's default
+    would be 512, and BiGS outputs depend on the padded length)."""
+    length = loader.config.get("config", {}).get("max_sequence_length")
+    if length is not None:
+        kwargs.setdefault("sequence_length", length)
+    return kwargs
+
+
 def _build_preprocessing(cls, preset, **kwargs):
     from keras_hub.models import Preprocessor
 

@@ -154,3 +154,16 @@ def test_save_to_preset_round_trip(make, tmp_path):
     for a, b in zip(task.backbone.weights, backbone.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     shutil.rmtree(path)
+
+
+@pytest.mark.parametrize("cls", [keras_bigs.BiGSClassifier,
+                                 keras_bigs.BiGSQuestionAnswerer,
+                                 keras_bigs.BiGSMultipleChoice])
+def test_another_task_from_a_saved_preset_pads_to_the_trained_length(
+        cls, tmp_path):
+    # A masked-LM preset (length 16) loaded as another task: its
+    # preprocessor is new, and pads to the backbone's length, not 512.
+    masked_lm().save_to_preset(str(tmp_path / "mlm"))
+    kwargs = {"num_classes": 2} if cls is keras_bigs.BiGSClassifier else {}
+    task = cls.from_preset(str(tmp_path / "mlm"), **kwargs)
+    assert task.preprocessor.sequence_length == 16

@@ -1,0 +1,160 @@
+"""Callbacks for the training tools: task metrics with best-model keeping,
+throughput, and step-numbered checkpoints."""
+
+import os
+import time
+
+import keras
+import numpy as np
+
+from keras_bigs.training.metrics import compute_metrics
+
+
+class TaskMetricsEvaluation(keras.callbacks.Callback):
+    """Official task metrics on validation data after every epoch.
+
+    Adds `val_<metric>` to the epoch logs (so `CSVLogger` and `TensorBoard`
+    placed after it record them), remembers the weights of the best epoch by
+    the first metric, and restores them when training ends.
+
+    Args:
+        dataset: a `tf.data.Dataset` of preprocessed `(x, labels)` batches.
+        metric_names: metric names for `compute_metrics`; the first decides
+            which epoch is best (higher is better).
+        restore_best_weights: bool. Put the best epoch's weights back at the
+            end of training.
+    """
+
+    def __init__(self, dataset, metric_names, restore_best_weights=True):
+        super().__init__()
+        self.inputs = dataset.map(lambda x, y: x)
+        self.labels = np.concatenate(
+            [np.asarray(y) for _, y in dataset.as_numpy_iterator()])
+        self.metric_names = tuple(metric_names)
+        self.restore_best_weights = restore_best_weights
+        self.best = None
+        self.best_epoch = None
+        self.best_weights = None
+
+    def evaluate(self):
+        """`{metric: value}` of the model now."""
+        predictions = self.model.predict(self.inputs, verbose=0)
+        return compute_metrics(self.metric_names, predictions, self.labels)
+
+    def on_epoch_end(self, epoch, logs=None):
+        results = self.evaluate()
+        if logs is not None:
+            logs.update({f"val_{name}": value
+                         for name, value in results.items()})
+        main = results[self.metric_names[0]]
+        if self.best is None or main > self.best:
+            self.best, self.best_epoch = main, epoch + 1
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+        print(f"Epoch {epoch + 1}: "
+              + ", ".join(f"val_{k} {v:.4f}" for k, v in results.items())
+              + f" (best {self.metric_names[0]} {self.best:.4f}, epoch "
+              f"{self.best_epoch})")
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class Throughput(keras.callbacks.Callback):
+    """Training examples and tokens per second, the first (compiling) batch
+    of the run excluded; logged per epoch as `examples_per_s` and
+    `tokens_per_s`, and kept for the whole run in `summary()`.
+
+    Args:
+        batch_size: int. Global examples per step.
+        sequence_length: int. Tokens per example (padded length).
+    """
+
+    def __init__(self, batch_size, sequence_length):
+        super().__init__()
+        self.batch_size = batch_size
+        self.sequence_length = sequence_length
+        self.steps = 0
+        self.seconds = 0.0
+        self._compiled = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_steps, self._epoch_seconds = 0, 0.0
+        self._last = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._last = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        elapsed = time.perf_counter() - self._last
+        if not self._compiled:
+            self._compiled = True  # the first step compiles: not counted
+            return
+        self._epoch_steps += 1
+        self._epoch_seconds += elapsed
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.steps += self._epoch_steps
+        self.seconds += self._epoch_seconds
+        if logs is not None and self._epoch_seconds > 0:
+            rate = self._epoch_steps * self.batch_size / self._epoch_seconds
+            logs["examples_per_s"] = rate
+            logs["tokens_per_s"] = rate * self.sequence_length
+
+    def summary(self):
+        """`{"examples_per_s", "tokens_per_s"}` over the whole run."""
+        if self.seconds == 0:
+            return {"examples_per_s": None, "tokens_per_s": None}
+        rate = self.steps * self.batch_size / self.seconds
+        return {"examples_per_s": rate,
+                "tokens_per_s": rate * self.sequence_length}
+
+
+class StepCheckpoint(keras.callbacks.Callback):
+    """Save the training state (weights and optimizer state, as
+    `model.save_weights` writes them) to `DIR/step-<global step>.weights.h5`
+    after every epoch, keeping the newest `keep` files. With
+    `steps_per_epoch` set to the checkpoint interval, an epoch is one
+    checkpoint period.
+
+    Whole-model `.keras` files would not do: keras-hub tasks override
+    `compile()`, so loading one recompiles with the task's default optimizer
+    and drops the saved optimizer state. `restore_training_state` rebuilds
+    it instead.
+    """
+
+    def __init__(self, directory, keep=3):
+        super().__init__()
+        self.directory = directory
+        self.keep = keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        path = os.path.join(self.directory, f"step-{step:08d}.weights.h5")
+        self.model.save_weights(path)
+        for old in checkpoint_paths(self.directory)[:-self.keep]:
+            os.remove(old)
+
+
+def restore_training_state(model, path):
+    """Load a `StepCheckpoint` file into a compiled `model` built as the one
+    that wrote it: weights, optimizer slots and step counter."""
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(path)
+
+
+def checkpoint_paths(directory):
+    """The `step-*.weights.h5` checkpoints in `directory`, oldest first."""
+    if not os.path.isdir(directory):
+        return []
+    names = sorted(name for name in os.listdir(directory)
+                   if name.startswith("step-")
+                   and name.endswith(".weights.h5"))
+    return [os.path.join(directory, name) for name in names]
+
+
+def checkpoint_step(path):
+    """The global step a `step-<n>.weights.h5` checkpoint was written at."""
+    return int(os.path.basename(path)[len("step-"):-len(".weights.h5")])

@@ -1,0 +1,251 @@
+"""Fine-tune and evaluate BiGS on a GLUE task (what `tools/run_glue.py`
+runs): data, model, recipe, distribution, evaluation with the task's
+official metrics, and the saved best model."""
+
+import dataclasses
+import json
+import math
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from keras_bigs.data.glue import CARVED_FROM_TRAIN
+from keras_bigs.data.glue import DEFAULT_VALIDATION_FRACTION
+from keras_bigs.data.glue import evaluation_split
+from keras_bigs.data.glue import get_glue_task
+from keras_bigs.data.glue import glue_dataset
+from keras_bigs.models.bigs_classifier import BiGSClassifier
+from keras_bigs.models.bigs_presets import BIGS_PRESETS
+from keras_bigs.models.bigs_text_classifier_preprocessor import (
+    BiGSTextClassifierPreprocessor,
+)
+from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs.training.callbacks import TaskMetricsEvaluation
+from keras_bigs.training.callbacks import Throughput
+from keras_bigs.training.distribution import set_mixed_precision
+from keras_bigs.training.distribution import setup_distribution
+from keras_bigs.training.optimizer import bigs_optimizer
+from keras_bigs.training.small_bigs import SMALL_ARCHITECTURE
+from keras_bigs.training.small_bigs import small_backbone
+
+# From scratch: SST-2's sentences fit in 64 tokens.
+SCRATCH_SEQUENCE_LENGTH = 64
+
+@dataclasses.dataclass
+class GlueRun:
+    """What to fine-tune and how; the defaults are `tools/run_glue.py`'s.
+
+    `preset=None` trains `SMALL_ARCHITECTURE` (small_bigs.py) from scratch.
+    Learning rate, epochs and sequence length default by that choice: from
+    scratch 1e-3, 1 epoch, 64 tokens; from a preset 2e-5, 3 epochs, the
+    preset's length.
+    """
+
+    task: str
+    glue_dir: str = None
+    output_dir: str = "glue_output"
+    preset: str = None
+    from_mnli: str = None
+    use_tfds: bool = False
+    tfds_data_dir: str = None
+    sequence_length: int = None
+    batch_size: int = 32
+    epochs: int = None
+    max_steps: int = None
+    learning_rate: float = None
+    schedule: str = "linear"
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    global_clipnorm: float = 1.0
+    dropout: float = 0.1
+    strategy: str = "auto"
+    tpu: str = None
+    mixed_precision: str = None
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+    seed: int = 0
+    verbose: int = 1
+
+    def __post_init__(self):
+        scratch = self.preset is None and self.from_mnli is None
+        if self.learning_rate is None:
+            self.learning_rate = 1e-3 if scratch else 2e-5
+        if self.epochs is None:
+            self.epochs = 1 if scratch else 3
+
+
+def mnli_counterpart(preset):
+    """The MNLI-fine-tuned preset of a registered pretrained one
+    (`bigs_512_en` -> `bigs_512_en_mnli`), as the paper starts RTE, MRPC and
+    STS-B from MNLI."""
+    name = f"{preset}_mnli"
+    if name not in BIGS_PRESETS:
+        raise ValueError(
+            f"No MNLI checkpoint is registered for {preset!r}; registered "
+            f"MNLI presets: "
+            f"{[p for p in BIGS_PRESETS if p.endswith('_mnli')]}. Pass "
+            "--from-mnli with a preset name or folder.")
+    return name
+
+
+def build_classifier(run, task):
+    """The classifier to fine-tune, with its preprocessor."""
+    start = run.from_mnli or run.preset
+    if start is None:
+        keras.utils.set_random_seed(run.seed)
+        sequence_length = run.sequence_length or SCRATCH_SEQUENCE_LENGTH
+        backbone = small_backbone(sequence_length)
+        preprocessor = BiGSTextClassifierPreprocessor(
+            BiGSTokenizer(), sequence_length=sequence_length)
+        return BiGSClassifier(backbone, num_classes=task.num_classes,
+                              preprocessor=preprocessor,
+                              dropout=run.dropout)
+    kwargs = {}
+    if run.sequence_length:
+        kwargs["preprocessor"] = BiGSTextClassifierPreprocessor.from_preset(
+            start, sequence_length=run.sequence_length)
+    # An MNLI head (3 classes) only fits MNLI itself; other tasks get a new
+    # head on the MNLI-tuned backbone.
+    return BiGSClassifier.from_preset(
+        start, num_classes=task.num_classes,
+        reinitialize_head=run.from_mnli is not None and task.name != "mnli",
+        dropout=run.dropout, **kwargs)
+
+
+def _datasets(run, task, preprocessor, setup):
+    split = evaluation_split_of(run, task)
+    carve = split == CARVED_FROM_TRAIN
+    fraction = run.validation_fraction if carve else None
+    common = dict(glue_dir=run.glue_dir, use_tfds=run.use_tfds,
+                  tfds_data_dir=run.tfds_data_dir)
+    # Static batch shapes whenever the batch is split over replicas (TPUs
+    # need them).
+    drop_remainder = setup.num_replicas > 1 or setup.kind == "tpu"
+
+    def preprocess(dataset):
+        return dataset.map(preprocessor,
+                           num_parallel_calls=tf.data.AUTOTUNE)
+
+    def train_fn(input_context):
+        dataset = glue_dataset(
+            task, split="train", seed=run.seed,
+            batch_size=input_context.get_per_replica_batch_size(
+                run.batch_size),
+            drop_remainder=drop_remainder, validation_fraction=fraction,
+            **common)
+        dataset = dataset.shard(input_context.num_input_pipelines,
+                                input_context.input_pipeline_id)
+        # Endless (a new order each pass): fit counts steps per epoch.
+        return preprocess(dataset).repeat().prefetch(tf.data.AUTOTUNE)
+
+    validation = glue_dataset(task, split=split, batch_size=run.batch_size,
+                              shuffle=False, validation_fraction=fraction,
+                              **common)
+    validation = preprocess(validation).cache()
+    return setup.distribute_dataset(train_fn), validation, split
+
+
+def evaluation_split_of(run, task):
+    """The dev split (TFDS has them all; a GLUE folder may lack SST-2's),
+    else the part carved out of train."""
+    if run.use_tfds:
+        return task.dev_splits[0]
+    return evaluation_split(task, run.glue_dir)
+
+
+def _count_examples(run, task):
+    carve = evaluation_split_of(run, task) == CARVED_FROM_TRAIN
+    dataset = glue_dataset(
+        task, split="train", batch_size=1, shuffle=False,
+        validation_fraction=run.validation_fraction if carve else None,
+        glue_dir=run.glue_dir, use_tfds=run.use_tfds,
+        tfds_data_dir=run.tfds_data_dir)
+    count = int(dataset.cardinality())
+    if count < 0:  # TFDS, filtered: count by reading
+        count = sum(1 for _ in dataset)
+    return count
+
+
+def finetune_glue(run):
+    """Fine-tune, evaluate and save; returns the evaluation results.
+
+    Writes to `run.output_dir`: `eval_results.json` (the task's metrics on
+    the evaluation split, which split that is, timing and throughput),
+    `best_model/` (a keras-hub preset of the best epoch, loadable with
+    `BiGSClassifier.from_preset`), `training_log.csv` and `tensorboard/`.
+    """
+    task = get_glue_task(run.task)
+    os.makedirs(run.output_dir, exist_ok=True)
+    set_mixed_precision(run.mixed_precision)
+    setup = setup_distribution(run.strategy, tpu=run.tpu)
+    keras.utils.set_random_seed(run.seed)
+
+    num_train = _count_examples(run, task)
+    steps_per_epoch = max(1, num_train // run.batch_size)
+    total_steps = run.epochs * steps_per_epoch
+    if run.max_steps:
+        total_steps = min(total_steps, run.max_steps)
+        steps_per_epoch = min(steps_per_epoch, total_steps)
+    epochs = math.ceil(total_steps / steps_per_epoch)
+
+    with setup.scope():
+        classifier = build_classifier(run, task)
+        preprocessor = classifier.preprocessor
+        classifier.preprocessor = None  # the input pipeline preprocesses
+        classifier.compile(
+            optimizer=bigs_optimizer(
+                run.learning_rate, total_steps=total_steps,
+                warmup_steps=int(run.warmup_fraction * total_steps),
+                schedule=run.schedule, weight_decay=run.weight_decay,
+                global_clipnorm=run.global_clipnorm),
+        )
+    train, validation, split = _datasets(run, task, preprocessor, setup)
+    sequence_length = preprocessor.sequence_length
+
+    evaluation = TaskMetricsEvaluation(validation, task.metrics)
+    throughput = Throughput(run.batch_size, sequence_length)
+    callbacks = [
+        evaluation,
+        throughput,
+        keras.callbacks.CSVLogger(
+            os.path.join(run.output_dir, "training_log.csv")),
+        keras.callbacks.TensorBoard(
+            os.path.join(run.output_dir, "tensorboard")),
+    ]
+    print(f"GLUE {task.name}: {num_train} training examples, evaluation on "
+          f"{split}; {total_steps} steps of {run.batch_size} "
+          f"({setup.kind}, {setup.num_replicas} replica(s)); "
+          f"{classifier.count_params():,} parameters")
+    start = time.time()
+    classifier.fit(train, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                   callbacks=callbacks, verbose=run.verbose)
+    train_seconds = time.time() - start
+
+    metrics = evaluation.evaluate()  # the best epoch's weights, restored
+    classifier.preprocessor = preprocessor
+    classifier.save_to_preset(os.path.join(run.output_dir, "best_model"))
+    results = {
+        "task": task.name,
+        "split": split,
+        "num_eval_examples": int(len(evaluation.labels)),
+        **metrics,
+        "best_epoch": evaluation.best_epoch,
+        "epochs": epochs,
+        "steps": total_steps,
+        "num_train_examples": num_train,
+        "train_seconds": round(train_seconds, 1),
+        **throughput.summary(),
+        "preset": run.from_mnli or run.preset,
+        "architecture": (None if run.from_mnli or run.preset
+                         else SMALL_ARCHITECTURE),
+        "sequence_length": sequence_length,
+        "backend": keras.backend.backend(),
+        "strategy": setup.kind,
+        "batch_size": run.batch_size,
+        "learning_rate": run.learning_rate,
+        "seed": run.seed,
+    }
+    with open(os.path.join(run.output_dir, "eval_results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    return results

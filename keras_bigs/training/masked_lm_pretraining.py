@@ -1,0 +1,268 @@
+"""Masked-LM pretraining of BiGS (what `tools/pretrain.py` runs): corpus ->
+packed, masked batches -> `BiGSMaskedLM`, with periodic checkpoints that a
+restarted run resumes from."""
+
+import dataclasses
+import json
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_bigs.data.glue import GLUE_TASKS
+from keras_bigs.data.glue import read_glue_tsv
+from keras_bigs.data.pretraining import hdf5_shard_dataset
+from keras_bigs.data.pretraining import masked_lm_dataset
+from keras_bigs.data.pretraining import pack_documents
+from keras_bigs.data.pretraining import shard_for_host
+from keras_bigs.data.pretraining import text_corpus_dataset
+from keras_bigs.data.pretraining import tfds_text_dataset
+from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
+from keras_bigs.models.bigs_masked_lm_preprocessor import (
+    BiGSMaskedLMPreprocessor,
+)
+from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs.training.callbacks import StepCheckpoint
+from keras_bigs.training.callbacks import Throughput
+from keras_bigs.training.callbacks import checkpoint_paths
+from keras_bigs.training.callbacks import checkpoint_step
+from keras_bigs.training.callbacks import restore_training_state
+from keras_bigs.training.distribution import set_mixed_precision
+from keras_bigs.training.distribution import setup_distribution
+from keras_bigs.training.optimizer import bigs_optimizer
+from keras_bigs.training.sequence_length import extend_sequence_length
+from keras_bigs.training.small_bigs import SMALL_ARCHITECTURE
+from keras_bigs.training.small_bigs import small_backbone
+
+# Examples held out (statically masked) to measure the loss before and after.
+EVAL_EXAMPLES = 256
+
+
+@dataclasses.dataclass
+class PretrainRun:
+    """What to pretrain on and how; the defaults are `tools/pretrain.py`'s.
+
+    Exactly one corpus: `text_files` (plain text, one document per line or
+    blank-line separated), `glue_dir` (every sentence of the GLUE training
+    files there), `tfds_name` (a TFDS text dataset) or `hdf5_files` (the
+    original pre-masked shards). `preset=None` starts `SMALL_ARCHITECTURE`
+    from scratch; a preset shorter than `sequence_length` is extended
+    (position embeddings copied), as the paper continues 128 -> 512 ->
+    4096.
+    """
+
+    output_dir: str
+    text_files: list = None
+    document_separator: str = "line"
+    glue_dir: str = None
+    tfds_name: str = None
+    tfds_split: str = "train"
+    tfds_text_key: str = "text"
+    hdf5_files: list = None
+    preset: str = None
+    sequence_length: int = 128
+    batch_size: int = 32
+    steps: int = 1000
+    checkpoint_every: int = 100
+    keep_checkpoints: int = 3
+    learning_rate: float = None
+    schedule: str = "cosine"
+    warmup_fraction: float = 0.06
+    weight_decay: float = 0.01
+    global_clipnorm: float = 1.0
+    strategy: str = "auto"
+    tpu: str = None
+    mixed_precision: str = None
+    seed: int = 0
+    verbose: int = 1
+
+    def __post_init__(self):
+        sources = [self.text_files, self.glue_dir, self.tfds_name,
+                   self.hdf5_files]
+        if sum(source is not None for source in sources) != 1:
+            raise ValueError(
+                "Pass exactly one corpus: text_files, glue_dir, tfds_name or "
+                "hdf5_files.")
+        if self.learning_rate is None:
+            self.learning_rate = 1e-3 if self.preset is None else 1e-4
+        if self.checkpoint_every > self.steps:
+            self.checkpoint_every = self.steps
+
+
+def glue_sentences(glue_dir):
+    """Every sentence of the GLUE training files found in `glue_dir`."""
+    sentences = []
+    for task in GLUE_TASKS.values():
+        if os.path.isfile(os.path.join(glue_dir, task.folder, "train.tsv")):
+            examples = read_glue_tsv(task, glue_dir, "train")
+            for column in examples.texts:
+                sentences.extend(column)
+    if not sentences:
+        raise FileNotFoundError(f"No GLUE train.tsv files in {glue_dir}.")
+    return sentences
+
+
+def _documents(run):
+    if run.text_files is not None:
+        return text_corpus_dataset(run.text_files, run.document_separator)
+    if run.glue_dir is not None:
+        return tf.data.Dataset.from_tensor_slices(glue_sentences(run.glue_dir))
+    return tfds_text_dataset(run.tfds_name, run.tfds_split, run.tfds_text_key)
+
+
+def _examples(run, tokenizer, num_hosts=1, host_index=0):
+    """Unbatched `(x, y, sample_weight)` for the hdf5 route, else packed
+    token dicts to be masked."""
+    if run.hdf5_files is not None:
+        return shard_for_host(
+            run.hdf5_files, num_hosts, host_index,
+            lambda files: hdf5_shard_dataset(files, run.sequence_length,
+                                             seed=run.seed))
+    documents = shard_for_host(_documents(run), num_hosts, host_index)
+    return pack_documents(documents, tokenizer, run.sequence_length)
+
+
+def training_dataset_fn(run, tokenizer, skip_batches=0):
+    """`dataset_fn(input_context)`: endless, shuffled, masked batches (per
+    replica), starting `skip_batches` in so that a resumed run reads on
+    where it stopped."""
+
+    def dataset_fn(input_context):
+        batch_size = input_context.get_per_replica_batch_size(run.batch_size)
+        examples = _examples(run, tokenizer,
+                             input_context.num_input_pipelines,
+                             input_context.input_pipeline_id)
+        examples = examples.repeat().shuffle(10_000, seed=run.seed)
+        batches = examples.batch(batch_size, drop_remainder=True)
+        if run.hdf5_files is None:
+            batches = masked_lm_dataset(batches, tokenizer)
+        return batches.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
+
+    return dataset_fn
+
+
+def evaluation_dataset(run, tokenizer):
+    """The first `EVAL_EXAMPLES` examples, masked once with a fixed seed:
+    the same batch before and after training, to measure the loss drop.
+    (They are also trained on: this measures fitting, not held-out
+    generalisation.)"""
+    examples = _examples(run, tokenizer).take(EVAL_EXAMPLES)
+    batches = examples.batch(run.batch_size)
+    if run.hdf5_files is None:
+        batches = masked_lm_dataset(batches, tokenizer, seed=run.seed)
+    batches = batches.cache()
+    count = sum(1 for _ in batches)  # fills the cache; a known size
+    return batches.apply(tf.data.experimental.assert_cardinality(count))
+
+
+def build_masked_lm(run, load_weights=True):
+    """A new `BiGSMaskedLM` (token-id input) from the preset or scratch."""
+    if run.preset is None:
+        keras.utils.set_random_seed(run.seed)
+        return BiGSMaskedLM(small_backbone(run.sequence_length),
+                            preprocessor=None)
+    masked_lm = BiGSMaskedLM.from_preset(run.preset, preprocessor=None,
+                                         load_weights=load_weights)
+    if masked_lm.backbone.max_sequence_length < run.sequence_length:
+        masked_lm = extend_sequence_length(masked_lm, run.sequence_length)
+    return masked_lm
+
+
+def _iterations(model):
+    return int(np.asarray(keras.ops.convert_to_numpy(
+        model.optimizer.iterations)))
+
+
+def pretrain(run, callbacks=()):
+    """Pretrain, resuming from the newest checkpoint in
+    `run.output_dir/checkpoints` when there is one.
+
+    Writes `checkpoints/step-<n>.weights.h5` every `checkpoint_every` steps,
+    `training_log.csv`, `tensorboard/`, and at the end `model/` (a keras-hub
+    preset with tokenizer and `BiGSMaskedLMPreprocessor`, loadable by every
+    task class, e.g. `BiGSClassifier.from_preset(path, num_classes=2)`) and
+    `pretrain_results.json` (loss on a fixed masked batch before and after,
+    throughput). Returns the results.
+    """
+    os.makedirs(run.output_dir, exist_ok=True)
+    set_mixed_precision(run.mixed_precision)
+    setup = setup_distribution(run.strategy, tpu=run.tpu)
+    tokenizer = BiGSTokenizer()
+    checkpoints_dir = os.path.join(run.output_dir, "checkpoints")
+    results_path = os.path.join(run.output_dir, "pretrain_results.json")
+    evaluation = evaluation_dataset(run, tokenizer)
+
+    existing = checkpoint_paths(checkpoints_dir)
+    with setup.scope():
+        # A resumed run rebuilds the same model and optimizer, then loads
+        # the checkpoint's weights and optimizer state over them.
+        masked_lm = build_masked_lm(run, load_weights=not existing)
+        masked_lm.compile(optimizer=bigs_optimizer(
+            run.learning_rate, total_steps=run.steps,
+            warmup_steps=int(run.warmup_fraction * run.steps),
+            schedule=run.schedule, weight_decay=run.weight_decay,
+            global_clipnorm=run.global_clipnorm))
+        if existing:
+            restore_training_state(masked_lm, existing[-1])
+            print(f"Resuming from {existing[-1]}")
+    start_step = checkpoint_step(existing[-1]) if existing else 0
+    if start_step == 0:
+        initial_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
+        with open(results_path, "w") as f:
+            json.dump({"initial_eval_loss": initial_loss}, f)
+    else:
+        with open(results_path) as f:
+            initial_loss = json.load(f)["initial_eval_loss"]
+
+    train = setup.distribute_dataset(
+        training_dataset_fn(run, tokenizer, skip_batches=start_step))
+    throughput = Throughput(run.batch_size, run.sequence_length)
+    epochs = math.ceil(run.steps / run.checkpoint_every)
+    print(f"Masked-LM pretraining: steps {start_step} -> {run.steps} of "
+          f"{run.batch_size} x {run.sequence_length} tokens ({setup.kind}, "
+          f"{setup.num_replicas} replica(s)); "
+          f"{masked_lm.count_params():,} parameters")
+    started = time.time()
+    masked_lm.fit(
+        train,
+        epochs=epochs,
+        initial_epoch=start_step // run.checkpoint_every,
+        steps_per_epoch=run.checkpoint_every,
+        callbacks=[
+            throughput,
+            StepCheckpoint(checkpoints_dir, keep=run.keep_checkpoints),
+            keras.callbacks.CSVLogger(
+                os.path.join(run.output_dir, "training_log.csv"),
+                append=True),
+            keras.callbacks.TensorBoard(
+                os.path.join(run.output_dir, "tensorboard")),
+            *callbacks,
+        ],
+        verbose=run.verbose,
+    )
+    final_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
+
+    masked_lm.preprocessor = BiGSMaskedLMPreprocessor(
+        tokenizer, sequence_length=run.sequence_length)
+    masked_lm.save_to_preset(os.path.join(run.output_dir, "model"))
+    results = {
+        "initial_eval_loss": initial_loss,
+        "final_eval_loss": final_loss,
+        "loss_reduction": 1 - final_loss / initial_loss,
+        "start_step": start_step,
+        "steps": _iterations(masked_lm),
+        "seconds_this_run": round(time.time() - started, 1),
+        **throughput.summary(),
+        "sequence_length": run.sequence_length,
+        "batch_size": run.batch_size,
+        "preset": run.preset,
+        "architecture": None if run.preset else SMALL_ARCHITECTURE,
+        "backend": keras.backend.backend(),
+        "strategy": setup.kind,
+    }
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=2)
+    return results

@@ -1,0 +1,51 @@
+import json
+
+import numpy as np
+import pytest
+
+import keras_bigs
+from keras_bigs.data import glue_dataset
+from keras_bigs.training import compute_metrics
+from tests.conftest import shared_dir
+from tests.tools.test_convert_checkpoint import load_tool
+
+
+# End to end on jax and tensorflow (the TPU path); the parts run on every
+# backend in tests/training and tests/data.
+@pytest.mark.backends("jax", "tensorflow")
+@pytest.mark.parametrize("task, metrics, eval_examples", [
+    ("wnli", ("accuracy",), 71),
+    ("stsb", ("pearson", "spearman"), 1500),
+])
+def test_run_glue_trains_evaluates_and_saves_the_best_model(
+        task, metrics, eval_examples, tmp_path):
+    glue_dir = shared_dir() / "glue"
+    output = tmp_path / task
+    status = load_tool("run_glue").main([
+        "--task", task, "--glue-dir", str(glue_dir),
+        "--output-dir", str(output), "--max-steps", "3", "--epochs", "1",
+        "--batch-size", "8", "--sequence-length", "32", "--verbose", "0"])
+    assert status == 0
+    results = json.loads((output / "eval_results.json").read_text())
+    assert results["split"] == "dev"
+    assert results["num_eval_examples"] == eval_examples
+    assert results["steps"] == 3 and results["tokens_per_s"] > 0
+    assert (output / "training_log.csv").read_text().count("\n") == 2
+
+    # The saved model reproduces the reported metrics on the dev set.
+    classifier = keras_bigs.BiGSClassifier.from_preset(
+        str(output / "best_model"))
+    assert classifier.preprocessor.sequence_length == 32
+    dev = glue_dataset(task, glue_dir, "dev", batch_size=64)
+    labels = np.concatenate([y for _, y in dev.as_numpy_iterator()])
+    # `(x,)`: keras-hub reads a bare pair `(a, b)` as `(x, y)`.
+    predictions = classifier.predict(dev.map(lambda x, y: (x,)), verbose=0)
+    expected = compute_metrics(metrics, predictions, labels)
+    for name in metrics:
+        assert results[name] == pytest.approx(expected[name], abs=1e-5)
+
+
+def test_run_glue_needs_a_data_source(capsys):
+    with pytest.raises(SystemExit):
+        load_tool("run_glue").main(["--task", "rte", "--output-dir", "x"])
+    assert "pass --glue-dir DIR, or --tfds" in capsys.readouterr().err
