@@ -26,5 +26,6 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs import data  # noqa: E402  tf.data pipelines
 from keras_bigs import training  # noqa: E402  recipe, distribution, tools' runs
+from keras_bigs import analysis  # noqa: E402  kernels, length, probes
 
 __version__ = "0.1.0"
