@@ -281,7 +281,10 @@ def masked_lm_dataset(token_dataset, tokenizer, mask_selection_rate=0.15,
         mask_token_rate: float. Share of selected tokens set to `[MASK]`.
         random_token_rate: float. Share set to a random token.
         seed: int or `None`. `None` draws new masks on every pass over the
-            data (dynamic masking). An int makes the masks reproducible:
+            data (dynamic masking). With a global TF seed set (e.g. by
+            `keras.utils.set_random_seed`), every new iterator repeats the
+            same masks: `.repeat()` the dataset so that one iterator serves
+            all epochs, as `tools/pretrain.py` does. An int makes the masks reproducible:
             every pass, and every run, masks the same way (static masking);
             masking then runs sequentially, one example at a time, which is
             slower.
