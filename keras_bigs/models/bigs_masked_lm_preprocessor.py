@@ -6,11 +6,13 @@ import keras
 from keras_hub.models import MaskedLMPreprocessor
 
 from keras_bigs.models.bigs_backbone import BiGSBackbone
+from keras_bigs.models.bigs_presets import PresetLoadingPreprocessor
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMaskedLMPreprocessor(MaskedLMPreprocessor):
+class BiGSMaskedLMPreprocessor(PresetLoadingPreprocessor,
+                               MaskedLMPreprocessor):
     """Tokenize, pack (`[CLS] a [SEP] (b [SEP])`) and mask for pretraining.
 
     Masking is keras-hub's `MaskedLMMaskGenerator`, as in BERT: each
@@ -65,16 +67,3 @@ class BiGSMaskedLMPreprocessor(MaskedLMPreprocessor):
             random_token_rate=random_token_rate,
             **kwargs,
         )
-
-    @classmethod
-    def _add_missing_kwargs(cls, loader, kwargs):
-        from keras_bigs.models.bigs_presets import with_trained_sequence_length
-
-        kwargs = super()._add_missing_kwargs(loader, kwargs)
-        return with_trained_sequence_length(loader, kwargs)
-
-    @classmethod
-    def from_preset(cls, preset, **kwargs):
-        from keras_bigs.models.bigs_presets import load_from_preset
-
-        return load_from_preset(cls, preset, super().from_preset, **kwargs)

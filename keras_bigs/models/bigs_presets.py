@@ -161,6 +161,21 @@ def with_trained_sequence_length(loader, kwargs):
     return kwargs
 
 
+class PresetLoadingPreprocessor:
+    """Mixin for BiGS preprocessors: `from_preset` through
+    `load_from_preset`, and keras-hub presets without a saved preprocessor
+    of this class pad to the backbone's trained length."""
+
+    @classmethod
+    def _add_missing_kwargs(cls, loader, kwargs):
+        kwargs = super()._add_missing_kwargs(loader, kwargs)
+        return with_trained_sequence_length(loader, kwargs)
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        return load_from_preset(cls, preset, super().from_preset, **kwargs)
+
+
 def _build_preprocessing(cls, preset, **kwargs):
     from keras_hub.models import Preprocessor
 

@@ -4,11 +4,13 @@ import keras
 from keras_hub.models import TextClassifierPreprocessor
 
 from keras_bigs.models.bigs_backbone import BiGSBackbone
+from keras_bigs.models.bigs_presets import PresetLoadingPreprocessor
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSTextClassifierPreprocessor(TextClassifierPreprocessor):
+class BiGSTextClassifierPreprocessor(PresetLoadingPreprocessor,
+                                     TextClassifierPreprocessor):
     """Tokenize and pack single sentences or pairs: `[CLS] a [SEP] b [SEP]`.
 
     Every example is padded to the full `sequence_length`. This matters for
@@ -37,16 +39,3 @@ class BiGSTextClassifierPreprocessor(TextClassifierPreprocessor):
 
     backbone_cls = BiGSBackbone
     tokenizer_cls = BiGSTokenizer
-
-    @classmethod
-    def _add_missing_kwargs(cls, loader, kwargs):
-        from keras_bigs.models.bigs_presets import with_trained_sequence_length
-
-        kwargs = super()._add_missing_kwargs(loader, kwargs)
-        return with_trained_sequence_length(loader, kwargs)
-
-    @classmethod
-    def from_preset(cls, preset, **kwargs):
-        from keras_bigs.models.bigs_presets import load_from_preset
-
-        return load_from_preset(cls, preset, super().from_preset, **kwargs)

@@ -10,12 +10,14 @@ the same numbers as a `tf.data` pipeline or an exported SavedModel.
 import tensorflow as tf
 from keras_hub.layers import MultiSegmentPacker
 from keras_hub.models import Preprocessor
+
+from keras_bigs.models.bigs_presets import PresetLoadingPreprocessor
 from keras_hub.src.utils.tensor_utils import convert_preprocessing_inputs
 from keras_hub.src.utils.tensor_utils import convert_preprocessing_outputs
 from keras_hub.src.utils.tensor_utils import in_tf_function
 
 
-class GraphPackingPreprocessor(Preprocessor):
+class GraphPackingPreprocessor(PresetLoadingPreprocessor, Preprocessor):
     """Tokenizer + `MultiSegmentPacker`; `call` is `_call_tf`, always traced.
 
     Args:
@@ -82,16 +84,3 @@ class GraphPackingPreprocessor(Preprocessor):
         self._sequence_length = value
         if self.packer is not None:
             self.packer.sequence_length = value
-
-    @classmethod
-    def _add_missing_kwargs(cls, loader, kwargs):
-        from keras_bigs.models.bigs_presets import with_trained_sequence_length
-
-        kwargs = super()._add_missing_kwargs(loader, kwargs)
-        return with_trained_sequence_length(loader, kwargs)
-
-    @classmethod
-    def from_preset(cls, preset, **kwargs):
-        from keras_bigs.models.bigs_presets import load_from_preset
-
-        return load_from_preset(cls, preset, super().from_preset, **kwargs)
