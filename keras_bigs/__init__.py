@@ -24,8 +24,10 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs.serving.export import export_for_serving
 from keras_bigs import data  # noqa: E402  tf.data pipelines
 from keras_bigs import training  # noqa: E402  recipe, distribution, tools' runs
 from keras_bigs import analysis  # noqa: E402  kernels, length, probes
+from keras_bigs import serving  # noqa: E402  SavedModels for TF Serving
 
 __version__ = "0.1.0"

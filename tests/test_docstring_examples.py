@@ -14,6 +14,9 @@ PUBLIC = [
     keras_bigs.BiGSQuestionAnswererPreprocessor,
     keras_bigs.BiGSQuestionAnswerer,
     keras_bigs.BiGSMultipleChoicePreprocessor, keras_bigs.BiGSMultipleChoice,
+    # Keras exports TF SavedModels from JAX and TensorFlow only.
+    pytest.param(keras_bigs.export_for_serving,
+                 marks=pytest.mark.backends("jax", "tensorflow")),
 ]
 
 

@@ -6,7 +6,8 @@ keras_bigs/training/small_bigs.py: 2 layers, hidden 128, 64 tokens).
 Evaluates with the task's official metrics on DIR/<Task>/dev.tsv when it
 exists, otherwise on a validation part carved out of train (SST-2 in
 ../shared), and writes OUT/eval_results.json, OUT/best_model/ (a keras-hub
-preset), OUT/training_log.csv and OUT/tensorboard/.
+preset), OUT/training_log.csv and OUT/tensorboard/; with --export DIR, also
+a SavedModel of the best model for TF Serving (README.md, "Serving").
 
     python tools/run_glue.py --task sst2 --glue-dir ../shared/glue --output-dir runs/sst2
     python tools/run_glue.py --task rte --glue-dir glue --output-dir runs/rte \\
@@ -17,7 +18,10 @@ import argparse
 import json
 import sys
 
+import keras
+
 from keras_bigs.data import GLUE_TASKS
+from keras_bigs.serving import check_destination
 from keras_bigs.training.command_line import add_hardware_arguments
 from keras_bigs.training.command_line import add_recipe_arguments
 from keras_bigs.training.glue_finetuning import GlueRun
@@ -64,11 +68,26 @@ def parse_args(argv=None):
     add_recipe_arguments(train, schedule="linear", warmup_fraction=0.1)
     add_hardware_arguments(parser)
     parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--export", metavar="DIR",
+                        help="finally export the best model as a SavedModel "
+                        "for TF Serving to DIR (empty or absent; e.g. "
+                        "exports/sst2/1); needs KERAS_BACKEND jax or "
+                        "tensorflow")
     parser.add_argument("--verbose", type=int, default=1,
                         help="Keras progress: 1 bar, 2 a line per epoch")
     args = parser.parse_args(argv)
     if not args.tfds and not args.glue_dir:
         parser.error("pass --glue-dir DIR, or --tfds")
+    if args.export:
+        try:
+            check_destination(args.export)
+        except FileExistsError as error:
+            parser.error(str(error))
+        backend = keras.backend.backend()
+        if backend not in ("jax", "tensorflow"):
+            parser.error(f"--export needs KERAS_BACKEND=jax or tensorflow "
+                         f"(this run uses {backend}); or export the saved "
+                         "best_model later with tools/export_saved_model.py")
     if args.from_mnli == "":
         if args.preset is None:
             parser.error("--from-mnli without a preset needs --preset")
@@ -91,7 +110,7 @@ def main(argv=None):
         strategy=args.strategy, tpu=args.tpu,
         mixed_precision=args.mixed_precision,
         validation_fraction=args.validation_fraction, seed=args.seed,
-        verbose=args.verbose)
+        verbose=args.verbose, export_dir=args.export)
     results = finetune_glue(run)
     print(json.dumps(results, indent=2))
     return 0

@@ -27,10 +27,14 @@ class BiGSBlock(keras.layers.Layer):
         v  = act(dv(z))                                  gate
         f  = duc_forward(fs4(act(du_forward(z))))        forward SSM path
         b  = flip(duc_backward(bs4(act(du_backward(flip(z))))))   backward
+           = duc_backward(bs4'(act(du_backward(z))))    bs4' anti-causal
         y  = x + do(act(dol(f * b)) * v)                 GatedFFN
 
     There is no dropout inside the layer (as in the original). The sublayer
-    names match the original checkpoints one to one.
+    names match the original checkpoints one to one. The backward path runs
+    as an anti-causal SSM (`S4DConv(reverse=True)`) rather than between two
+    flips: dense layers and activations act per position, so the flips
+    commute out and cancel.
 
     With `routing="attention"` (the paper's GATED/ATT ablation) the two SSM
     paths are replaced by one multi-head self-attention over the forward
@@ -49,6 +53,7 @@ class BiGSBlock(keras.layers.Layer):
         num_heads: int. Heads for attention routing.
         kernel_per_channel: bool. One SSM kernel per channel (see `S4DConv`).
         a_initialization: `"hippo"`, `"lin"` or `"inv"` (see `S4DConv`).
+        conv_mode: `"auto"`, `"fft"` or `"toeplitz"` (see `S4DConv`).
         kernel_initializer: initializer of the dense kernels.
         **kwargs: base layer arguments.
 
@@ -74,6 +79,7 @@ class BiGSBlock(keras.layers.Layer):
         num_heads=1,
         kernel_per_channel=False,
         a_initialization="hippo",
+        conv_mode="auto",
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
@@ -91,6 +97,7 @@ class BiGSBlock(keras.layers.Layer):
         self.num_heads = num_heads
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
+        self.conv_mode = conv_mode
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self._activation_fn = get_activation(activation)
 
@@ -105,11 +112,13 @@ class BiGSBlock(keras.layers.Layer):
                 name=name,
             )
 
-        def ssm(name):
+        def ssm(name, reverse):
             return S4DConv(
                 state_dim=state_dim,
                 kernel_per_channel=kernel_per_channel,
                 a_initialization=a_initialization,
+                reverse=reverse,
+                conv_mode=conv_mode,
                 dtype=policy,
                 name=name,
             )
@@ -123,8 +132,8 @@ class BiGSBlock(keras.layers.Layer):
         if routing == "ssm":
             self.du_backward = dense(hidden_dim, "du_backward")
             self.duc_backward = dense(hidden_dim, "duc_backward")
-            self.fs4 = ssm("fs4")
-            self.bs4 = ssm("bs4")
+            self.fs4 = ssm("fs4", reverse=False)
+            self.bs4 = ssm("bs4", reverse=True)
         else:
             self.attention = keras.layers.MultiHeadAttention(
                 num_heads=num_heads,
@@ -172,9 +181,9 @@ class BiGSBlock(keras.layers.Layer):
         v = act(self.dv(z))
         u_forward = act(self.du_forward(z))
         if self.routing == "ssm":
-            u_backward = act(self.du_backward(ops.flip(z, axis=1)))
+            u_backward = act(self.du_backward(z))
             f = self.duc_forward(self.fs4(u_forward))
-            b = ops.flip(self.duc_backward(self.bs4(u_backward)), axis=1)
+            b = self.duc_backward(self.bs4(u_backward))
             routed = f * b
         else:
             mask = attention_mask_from_padding(padding_mask, ops.shape(x)[1])
@@ -199,6 +208,7 @@ class BiGSBlock(keras.layers.Layer):
                 "num_heads": self.num_heads,
                 "kernel_per_channel": self.kernel_per_channel,
                 "a_initialization": self.a_initialization,
+                "conv_mode": self.conv_mode,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),

@@ -12,7 +12,7 @@ from keras_bigs.layers.s4d import S4DConv
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
 class BidirectionalSSM(keras.layers.Layer):
-    """`out([fs4(x) ; flip(bs4(flip(x)))])`: both directions, then a projection.
+    """`out([fs4(x) ; bs4(x)])`, `bs4` anti-causal: both directions, projected.
 
     Args:
         hidden_dim: int. Output width.
@@ -44,7 +44,7 @@ class BidirectionalSSM(keras.layers.Layer):
             dtype=self.dtype_policy,
         )
         self.fs4 = S4DConv(name="fs4", **ssm)
-        self.bs4 = S4DConv(name="bs4", **ssm)
+        self.bs4 = S4DConv(name="bs4", reverse=True, **ssm)
         self.out = keras.layers.Dense(
             hidden_dim,
             kernel_initializer=self.kernel_initializer,
@@ -60,7 +60,7 @@ class BidirectionalSSM(keras.layers.Layer):
 
     def call(self, x):
         forward = self.fs4(x)
-        backward = ops.flip(self.bs4(ops.flip(x, axis=1)), axis=1)
+        backward = self.bs4(x)
         return self.out(ops.concatenate([forward, backward], axis=-1))
 
     def compute_output_shape(self, input_shape):

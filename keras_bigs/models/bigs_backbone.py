@@ -72,6 +72,8 @@ class BiGSBackbone(Backbone):
         kernel_per_channel: bool. One SSM kernel per channel (standard S4D)
             instead of one shared kernel per direction (BiGS).
         a_initialization: `"hippo"`, `"lin"` or `"inv"`; see `S4DConv`.
+        conv_mode: `"auto"` (default), `"fft"` or `"toeplitz"`: how the
+            gated layers' SSMs convolve (speed only; see `S4DConv`).
         dtype: compute dtype or policy (e.g. `"mixed_bfloat16"`).
 
     Example:
@@ -109,6 +111,7 @@ class BiGSBackbone(Backbone):
         num_heads=None,
         kernel_per_channel=False,
         a_initialization="hippo",
+        conv_mode="auto",
         dtype=None,
         **kwargs,
     ):
@@ -167,7 +170,8 @@ class BiGSBackbone(Backbone):
         )
         if block_type == "gated":
             self.bigs_layers = [
-                BiGSBlock(name=f"bigs_layer_{i}", **block_kwargs)
+                BiGSBlock(name=f"bigs_layer_{i}", conv_mode=conv_mode,
+                          **block_kwargs)
                 for i in range(num_layers)
             ]
         else:
@@ -238,6 +242,7 @@ class BiGSBackbone(Backbone):
         self.num_heads = num_heads
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
+        self.conv_mode = conv_mode
 
     def check_preprocessor(self, preprocessor):
         """Refuse a preprocessor whose token ids this backbone cannot embed
@@ -271,6 +276,7 @@ class BiGSBackbone(Backbone):
                 "num_heads": self.num_heads,
                 "kernel_per_channel": self.kernel_per_channel,
                 "a_initialization": self.a_initialization,
+                "conv_mode": self.conv_mode,
             }
         )
         return config

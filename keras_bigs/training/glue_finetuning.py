@@ -22,6 +22,8 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs.serving.export import check_destination
+from keras_bigs.serving.export import export_for_serving
 from keras_bigs.training.callbacks import TaskMetricsEvaluation
 from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.distribution import set_mixed_precision
@@ -40,7 +42,9 @@ class GlueRun:
     `preset=None` trains `SMALL_ARCHITECTURE` (small_bigs.py) from scratch.
     Learning rate, epochs and sequence length default by that choice: from
     scratch 1e-3, 1 epoch, 64 tokens; from a preset 2e-5, 3 epochs, the
-    preset's length.
+    preset's length. `export_dir`: also export the best model there as a
+    SavedModel for TF Serving (`keras_bigs.export_for_serving`; sentence
+    pairs for pair tasks).
     """
 
     task: str
@@ -66,6 +70,7 @@ class GlueRun:
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     seed: int = 0
     verbose: int = 1
+    export_dir: str = None
 
     def __post_init__(self):
         scratch = self.preset is None and self.from_mnli is None
@@ -173,9 +178,18 @@ def finetune_glue(run):
     Writes to `run.output_dir`: `eval_results.json` (the task's metrics on
     the evaluation split, which split that is, timing and throughput),
     `best_model/` (a keras-hub preset of the best epoch, loadable with
-    `BiGSClassifier.from_preset`), `training_log.csv` and `tensorboard/`.
+    `BiGSClassifier.from_preset`), `training_log.csv` and `tensorboard/`;
+    with `run.export_dir`, a SavedModel of the best model there.
     """
     task = get_glue_task(run.task)
+    if run.export_dir:
+        # Before training: a run must not fail at its very end.
+        check_destination(run.export_dir)
+        if keras.backend.backend() not in ("jax", "tensorflow"):
+            raise RuntimeError(
+                "export_dir needs KERAS_BACKEND=jax or tensorflow; export "
+                "the saved best_model later with "
+                "tools/export_saved_model.py instead.")
     os.makedirs(run.output_dir, exist_ok=True)
     set_mixed_precision(run.mixed_precision)
     setup = setup_distribution(run.strategy, tpu=run.tpu)
@@ -225,6 +239,15 @@ def finetune_glue(run):
     metrics = evaluation.evaluate()  # the best epoch's weights, restored
     classifier.preprocessor = preprocessor
     classifier.save_to_preset(os.path.join(run.output_dir, "best_model"))
+    export = None
+    if run.export_dir:
+        report = export_for_serving(
+            classifier, run.export_dir,
+            pairs=task.text_b_column is not None)
+        export = {key: report[key] for key in (
+            "path", "weights_dtype", "total_bytes", "export_seconds")}
+        export["inputs"] = sorted(
+            report["signatures"]["serving_default"]["inputs"])
     results = {
         "task": task.name,
         "split": split,
@@ -245,6 +268,7 @@ def finetune_glue(run):
         "batch_size": run.batch_size,
         "learning_rate": run.learning_rate,
         "seed": run.seed,
+        "export": export,
     }
     with open(os.path.join(run.output_dir, "eval_results.json"), "w") as f:
         json.dump(results, f, indent=2)

@@ -161,3 +161,28 @@ def test_config_round_trip(layer):
 def test_unknown_routing_is_rejected():
     with pytest.raises(ValueError, match="routing='conv'"):
         BiGSBlock(4, 8, routing="conv")
+
+
+@pytest.mark.parametrize("conv_mode", ["fft", "toeplitz"])
+def test_mixed_bfloat16_runs_dense_layers_in_bfloat16(conv_mode):
+    """Under `mixed_bfloat16` the matmuls run in bfloat16 (the speed-up) and
+    the SSMs in float32; the result stays close to the float32 layer."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(2, 48, 16)).astype("float32")
+    reference = BiGSBlock(16, 32, state_dim=8, conv_mode=conv_mode)
+    reference.build(x.shape)
+    mixed = BiGSBlock(16, 32, state_dim=8, conv_mode=conv_mode,
+                      dtype="mixed_bfloat16")
+    mixed.build(x.shape)
+    mixed.set_weights(reference.get_weights())
+    for dense in (mixed.dv, mixed.du_forward, mixed.duc_backward,
+                  mixed.dol, mixed.do):
+        assert dense.compute_dtype == "bfloat16"
+        assert dense.kernel.dtype == "float32"
+    assert all(w.dtype == "float32" for w in mixed.fs4.weights)
+    y = mixed(x)
+    assert keras.backend.standardize_dtype(y.dtype) == "bfloat16"
+    y = ops.convert_to_numpy(ops.cast(y, "float32"))
+    expected = ops.convert_to_numpy(reference(x))
+    np.testing.assert_allclose(y, expected, rtol=0,
+                               atol=0.05 * np.abs(expected).max())

@@ -77,50 +77,238 @@ def test_per_channel_kernel_matches_formula_per_channel():
         np.testing.assert_allclose(got[h], expected, atol=1e-5)
 
 
+def direct_anticausal_convolution(u, k):
+    """y[t] = sum_{s>=t} k[s-t] u[s]: the causal one on the reversed
+    sequence, float64."""
+    return direct_causal_convolution(u[..., ::-1], k)[..., ::-1]
+
+
+def float64_reference(u, k, reverse):
+    """Along the last axis of `u`, float64."""
+    if reverse:
+        return direct_anticausal_convolution(u, k)
+    return direct_causal_convolution(u, k)
+
+
+def decaying_kernel(rng, shape):
+    return rng.normal(size=shape) * np.exp(-0.05 * np.arange(shape[-1]))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("length", [1, 5, 33, 128])
-def test_fft_convolution_matches_direct_convolution(length):
+def test_fft_convolution_matches_float64_reference(length, reverse):
     rng = np.random.default_rng(2)
     u = rng.normal(size=(2, 3, length))
-    k = rng.normal(size=(length,)) * np.exp(-0.05 * np.arange(length))
+    k = decaying_kernel(rng, (length,))
     got = ops.convert_to_numpy(
-        s4d.causal_fft_convolution(
+        s4d.fft_convolution(
             ops.convert_to_tensor(u.astype("float32")),
             ops.convert_to_tensor(k.astype("float32")),
+            reverse=reverse,
         )
     )
-    expected = direct_causal_convolution(u, k)
-    np.testing.assert_allclose(got, expected, atol=1e-4)
+    expected = float64_reference(u, k, reverse)
+    np.testing.assert_allclose(got, expected, rtol=0,
+                               atol=2e-6 * np.abs(expected).max())
 
 
-def test_layer_output_is_kernel_convolution_plus_skip():
+@pytest.mark.parametrize("length", [1, 2, 6, 17])
+def test_toeplitz_matrix_is_the_shifted_kernel(length):
+    k = np.arange(1, length + 1, dtype="float32")
+    got = ops.convert_to_numpy(s4d.toeplitz_matrix(ops.convert_to_tensor(k)))
+    expected = np.zeros((length, length), "float32")
+    for s in range(length):
+        for t in range(s, length):
+            expected[s, t] = k[t - s]
+    np.testing.assert_array_equal(got, expected)
+    # A leading (per-channel) axis: one matrix per channel.
+    both = ops.convert_to_numpy(
+        s4d.toeplitz_matrix(ops.convert_to_tensor(np.stack([k, 2 * k]))))
+    np.testing.assert_array_equal(both, np.stack([expected, 2 * expected]))
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("length", [1, 7, 64, 200])
+def test_toeplitz_convolution_matches_float64_reference(length, reverse,
+                                                       per_channel):
+    rng = np.random.default_rng(7)
+    u = rng.normal(size=(2, length, 3))  # (batch, L, channels)
+    k = decaying_kernel(rng, (3, length) if per_channel else (length,))
+    got = ops.convert_to_numpy(
+        s4d.toeplitz_convolution(
+            ops.convert_to_tensor(u.astype("float32")),
+            ops.convert_to_tensor(k.astype("float32")),
+            reverse=reverse,
+        )
+    )
+    expected = float64_reference(u.transpose(0, 2, 1), k, reverse)
+    expected = expected.transpose(0, 2, 1)
+    np.testing.assert_allclose(got, expected, rtol=0,
+                               atol=2e-6 * np.abs(expected).max())
+
+
+def test_auto_mode_uses_toeplitz_for_short_and_fft_for_long_inputs():
+    limit = s4d.TOEPLITZ_MAX_LENGTH[s4d.device_kind()]
+    assert s4d.resolve_conv_mode("auto", 128) == "toeplitz"
+    assert s4d.resolve_conv_mode("auto", limit) == "toeplitz"
+    assert s4d.resolve_conv_mode("auto", limit + 1) == "fft"
+    assert s4d.resolve_conv_mode("auto", 4096) == "fft"
+    # A (channels, L, L) Toeplitz tensor is never chosen automatically, nor
+    # a path that needs the length when it is unknown.
+    assert s4d.resolve_conv_mode("auto", 64, kernel_per_channel=True) == "fft"
+    assert s4d.resolve_conv_mode("auto", None) == "fft"
+    assert s4d.resolve_conv_mode("toeplitz", 4096) == "toeplitz"
+
+
+def test_unknown_conv_mode_is_rejected():
+    with pytest.raises(ValueError, match="conv_mode='direct'"):
+        S4DConv(conv_mode="direct")
+
+
+@pytest.mark.parametrize("conv_mode", s4d.CONV_MODES)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_layer_output_is_kernel_convolution_plus_skip(conv_mode, reverse):
     rng = np.random.default_rng(3)
-    layer = S4DConv(state_dim=8)
+    layer = S4DConv(state_dim=8, conv_mode=conv_mode, reverse=reverse)
     u = rng.normal(size=(2, 40, 5)).astype("float32")
     layer.build(u.shape)
     p = random_ssm(rng, (), 8)
     set_ssm(layer, p, [0.7])
     k = reference_kernel(p["A_re"], p["A_im"], p["C"], p["log_step"], 40)
-    expected = direct_causal_convolution(u.transpose(0, 2, 1), k)
+    expected = float64_reference(u.transpose(0, 2, 1).astype("float64"), k,
+                                 reverse)
     expected = expected.transpose(0, 2, 1) + 0.7 * u
     got = ops.convert_to_numpy(layer(u))
-    np.testing.assert_allclose(got, expected, atol=1e-4)
+    np.testing.assert_allclose(got, expected, rtol=0,
+                               atol=1e-5 * np.abs(expected).max())
     np.testing.assert_allclose(ops.convert_to_numpy(layer.kernel(40)), k,
                                atol=1e-5)
 
 
-def test_layer_is_causal():
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_every_path_computes_the_same_layer_and_gradients(per_channel):
+    """FFT, Toeplitz and auto agree on outputs and on every gradient."""
+    rng = np.random.default_rng(8)
+    u = rng.normal(size=(2, 96, 4)).astype("float32")
+    weights = None
+    results = {}
+    for conv_mode in s4d.CONV_MODES:
+        layer = S4DConv(state_dim=8, kernel_per_channel=per_channel,
+                        conv_mode=conv_mode, reverse=True)
+        layer.build(u.shape)
+        if weights is None:
+            weights = layer.get_weights()
+        layer.set_weights(weights)
+        results[conv_mode] = [
+            ops.convert_to_numpy(t) for t in output_and_gradients(layer, u)
+        ]
+    for conv_mode in ("toeplitz", "auto"):
+        for got, want in zip(results[conv_mode], results["fft"]):
+            np.testing.assert_allclose(got, want, rtol=0,
+                                       atol=2e-5 * np.abs(want).max())
+
+
+def output_and_gradients(layer, u):
+    """`layer(u)` and the gradients of `sum(layer(u) * w)` with respect to
+    `u` and to each weight, on whatever backend runs."""
+    w = ops.convert_to_tensor(
+        np.random.default_rng(9).normal(size=u.shape).astype("float32"))
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        def loss(values, x):
+            y, _ = layer.stateless_call(values, [], x)
+            return ops.sum(y * w), y
+
+        values = [v.value for v in layer.trainable_variables]
+        (grads, du), y = jax.grad(loss, argnums=(0, 1), has_aux=True)(
+            values, ops.convert_to_tensor(u))
+        return [y, du, *grads]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.constant(u)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * w)
+        du, *grads = tape.gradient(loss, [x, *layer.trainable_variables])
+        return [y, du, *grads]
+    import torch
+
+    x = torch.tensor(u, requires_grad=True)
+    y = layer(x)
+    loss = torch.sum(y * w)
+    params = [v.value for v in layer.trainable_variables]
+    du, *grads = torch.autograd.grad(loss, [x, *params])
+    return [y.detach(), du, *grads]
+
+
+@pytest.mark.backends("tensorflow")
+def test_toeplitz_needs_a_static_length():
+    """Only a TensorFlow graph can leave the length unknown at trace time."""
+    import tensorflow as tf
+
+    layer = S4DConv(state_dim=4, conv_mode="toeplitz")
+    layer.build((None, None, 3))
+    traced = tf.function(
+        layer, input_signature=[tf.TensorSpec((None, None, 3), tf.float32)])
+    with pytest.raises(ValueError, match="static sequence length"):
+        traced.get_concrete_function()
+    # "auto" falls back to the FFT there.
+    auto = S4DConv(state_dim=4)
+    auto.build((None, None, 3))
+    traced = tf.function(
+        auto, input_signature=[tf.TensorSpec((None, None, 3), tf.float32)])
+    assert traced(tf.ones((2, 9, 3))).shape == (2, 9, 3)
+
+
+@pytest.mark.backends("jax")
+def test_fft_path_memory_grows_linearly_with_length():
+    """No O(L²) tensor on the FFT path: XLA's own buffer plan for forward +
+    backward at a fixed batch grows about 4x from 1,024 to 4,096 tokens."""
+    import jax
+
+    layer = S4DConv(state_dim=64, conv_mode="fft")
+    layer.build((2, None, 64))
+    values = [v.value for v in layer.trainable_variables]
+
+    def loss(values, x):
+        y, _ = layer.stateless_call(values, [], x)
+        return ops.sum(y * y)
+
+    def step_bytes(length):
+        x = jax.ShapeDtypeStruct((2, length, 64), "float32")
+        compiled = jax.jit(jax.grad(loss, argnums=(0, 1))).lower(
+            values, x).compile()
+        memory = compiled.memory_analysis()
+        return memory.temp_size_in_bytes + memory.output_size_in_bytes
+
+    growth = step_bytes(4096) / step_bytes(1024)
+    assert growth <= 4.5, growth
+
+
+@pytest.mark.parametrize("conv_mode", ["fft", "toeplitz"])
+def test_layer_is_causal_and_reverse_is_anticausal(conv_mode):
     rng = np.random.default_rng(4)
-    layer = S4DConv(state_dim=16)
     u = rng.normal(size=(1, 50, 4)).astype("float32")
-    before = ops.convert_to_numpy(layer(u))
     s = 20
-    changed = u.copy()
-    changed[:, s + 1:] = rng.normal(size=changed[:, s + 1:].shape)
-    after = ops.convert_to_numpy(layer(changed))
-    # Equal up to FFT round-off (the FFT mixes every position's rounding).
-    np.testing.assert_allclose(before[:, : s + 1], after[:, : s + 1],
-                               atol=1e-5)
-    assert np.abs(before[:, s + 1:] - after[:, s + 1:]).max() > 1e-3
+    changed_late = u.copy()
+    changed_late[:, s + 1:] = rng.normal(size=changed_late[:, s + 1:].shape)
+    changed_early = u.copy()
+    changed_early[:, :s] = rng.normal(size=changed_early[:, :s].shape)
+    for reverse, changed, same, different in (
+        (False, changed_late, slice(0, s + 1), slice(s + 1, None)),
+        (True, changed_early, slice(s, None), slice(0, s)),
+    ):
+        layer = S4DConv(state_dim=16, conv_mode=conv_mode, reverse=reverse)
+        before = ops.convert_to_numpy(layer(u))
+        after = ops.convert_to_numpy(layer(changed))
+        # Equal up to FFT round-off (the FFT mixes every position's rounding).
+        np.testing.assert_allclose(before[:, same], after[:, same], atol=1e-5)
+        assert np.abs(before[:, different] - after[:, different]).max() > 1e-3
 
 
 def test_shared_kernel_parameter_shapes():
@@ -218,7 +406,7 @@ def test_mixed_precision_keeps_float32_math():
 def test_config_round_trip():
     layer = S4DConv(state_dim=12, kernel_per_channel=True,
                     a_initialization="inv", dt_min=0.001, dt_max=0.1,
-                    name="ssm")
+                    reverse=True, conv_mode="fft", name="ssm")
     clone = S4DConv.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
     restored = keras.saving.deserialize_keras_object(

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_bigs
 from keras_bigs.data import glue_dataset
@@ -21,10 +22,14 @@ def test_run_glue_trains_evaluates_and_saves_the_best_model(
         task, metrics, eval_examples, tmp_path):
     glue_dir = shared_dir() / "glue"
     output = tmp_path / task
+    # STS-B (pairs, regression) also exports its best model for serving.
+    export = ["--export", str(tmp_path / "serving" / "1")] \
+        if task == "stsb" else []
     status = load_tool("run_glue").main([
         "--task", task, "--glue-dir", str(glue_dir),
         "--output-dir", str(output), "--max-steps", "3", "--epochs", "1",
-        "--batch-size", "8", "--sequence-length", "32", "--verbose", "0"])
+        "--batch-size", "8", "--sequence-length", "32", "--verbose", "0",
+        *export])
     assert status == 0
     results = json.loads((output / "eval_results.json").read_text())
     assert results["split"] == "dev"
@@ -43,6 +48,25 @@ def test_run_glue_trains_evaluates_and_saves_the_best_model(
     expected = compute_metrics(metrics, predictions, labels)
     for name in metrics:
         assert results[name] == pytest.approx(expected[name], abs=1e-5)
+
+    if export:
+        assert results["export"]["inputs"] == ["text_a", "text_b"]
+        serving = tf.saved_model.load(export[1]).signatures["serving_default"]
+        (text_a, text_b), _ = next(iter(dev))
+        scores = serving(text_a=text_a, text_b=text_b)["score"]
+        np.testing.assert_allclose(scores, predictions[:len(scores), 0],
+                                   rtol=1e-5, atol=1e-5)
+    else:
+        assert results["export"] is None
+
+
+def test_run_glue_refuses_a_non_empty_export_folder(tmp_path, capsys):
+    (tmp_path / "saved_model.pb").write_text("an older export")
+    with pytest.raises(SystemExit):
+        load_tool("run_glue").main([
+            "--task", "rte", "--glue-dir", "glue", "--output-dir", "x",
+            "--export", str(tmp_path)])
+    assert "exists and is not empty" in capsys.readouterr().err
 
 
 def test_run_glue_needs_a_data_source(capsys):

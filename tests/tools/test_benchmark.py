@@ -1,0 +1,62 @@
+"""tools/benchmark.py end to end on a tiny configuration (the numbers it
+prints are measured by running it; here: that it runs, writes every field,
+and that what it reports is self-consistent)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+TOOL = REPO_ROOT / "tools" / "benchmark.py"
+TINY = ["--hidden", "32", "--layers", "1", "--state", "8", "--repeats", "1",
+        "--warmup", "1", "--tokens-per-batch", "64"]
+
+
+def run_tool(*args):
+    result = subprocess.run([sys.executable, str(TOOL), *args],
+                            capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.mark.backends("jax")
+def test_benchmark_writes_side_by_side_numbers(tmp_path):
+    out = tmp_path / "bench.json"
+    stdout = run_tool("--lengths", "32", "--json", str(out), *TINY)
+    assert "train ratio" in stdout and "BERT train tok/s" in stdout
+    report = json.loads(out.read_text())
+    assert report["machine"]["backend"] == "jax"
+    assert report["machine"]["cpu_count"] >= 1
+    for length, batch in (("32", 2),):
+        row = report["lengths"][length]
+        assert row["batch_size"] == batch
+        for key in ("bigs_train_tokens_per_s", "bert_train_tokens_per_s",
+                    "bigs_inference_tokens_per_s",
+                    "bert_inference_tokens_per_s",
+                    "bigs_peak_memory_mb", "bert_peak_memory_mb"):
+            assert row[key] > 0, key
+        assert row["train_ratio"] == pytest.approx(
+            row["bigs_train_tokens_per_s"] / row["bert_train_tokens_per_s"])
+        # Same width and depth: parameter counts within 10%.
+        assert abs(row["bigs_parameters"] / row["bert_parameters"] - 1) < 0.1
+
+
+@pytest.mark.backends("jax")
+def test_convolution_paths_are_timed(tmp_path):
+    out = tmp_path / "conv.json"
+    stdout = run_tool("--conv-only", "--lengths", "8,300", "--json",
+                      str(out), *TINY)
+    assert "Toeplitz ms" in stdout
+    rows = json.loads(out.read_text())["convolution"]
+    assert [r["auto"] for r in rows] == ["toeplitz", "fft"]
+    assert all(r["fft_ms"] > 0 and r["toeplitz_ms"] > 0 for r in rows)
+
+
+def test_tokens_per_batch_must_divide_into_sequences():
+    from keras_bigs.analysis import benchmark
+
+    with pytest.raises(ValueError, match="not a multiple of the sequence"):
+        benchmark.benchmark_length(100, tokens_per_batch=8192)
