@@ -157,8 +157,10 @@ def main(argv=None):
                     for name in benchmark.MODEL_NAMES:
                         row[f"{name}_peak_memory_mb"] = rss_probe(
                             args, name, length, dtype)
-                    row["memory_ratio"] = (row["bert_peak_memory_mb"]
-                                           / row["bigs_peak_memory_mb"])
+                    # A tiny model may not raise the peak set by imports.
+                    if row["bigs_peak_memory_mb"] > 0:
+                        row["memory_ratio"] = (row["bert_peak_memory_mb"]
+                                               / row["bigs_peak_memory_mb"])
                     row["memory_measure"] = "peak RSS growth, own process"
                 else:
                     row["memory_measure"] = "XLA buffer plan of the step"
