@@ -4,7 +4,8 @@ throughput (tokens/s) and peak memory by sequence length.
 Both models have the same depth and width (BiGS intermediate 3H, BERT 4H:
 parameter counts within a few percent, printed) and see the same number of
 tokens per batch at every length. Steps are compiled (XLA) Keras steps,
-timed in turns after a warm-up; the medians and the ratios BiGS / BERT go
+timed in turns after a warm-up (each turn: one untimed step, then a
+timed one); the medians and the ratios BiGS / BERT go
 to a table and, with --json, to a file with the machine description.
 Peak memory: on JAX, XLA's buffer plan of the compiled training step; on
 other backends, the peak resident memory of a fresh process per model and
@@ -100,6 +101,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5,
                         help="timed steps per model (median reported)")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--untimed-per-turn", type=int, default=1,
+                        help="steps each model runs untimed before its timed "
+                        "step in every turn (absorbs the other model's "
+                        "memory churn)")
     parser.add_argument("--json", type=pathlib.Path, help="write results")
     model = parser.add_argument_group("models (BiGS and BERT alike)")
     model.add_argument("--hidden", type=int, default=256)
@@ -152,6 +157,7 @@ def main(argv=None):
                 row = benchmark.benchmark_length(
                     length, args.tokens_per_batch, args.repeats, args.warmup,
                     memory=not rss, inference=not args.no_inference,
+                    untimed_per_turn=args.untimed_per_turn,
                     **model_kwargs(args, dtype))
                 if rss:
                     for name in benchmark.MODEL_NAMES:

@@ -90,16 +90,22 @@ def _block(value):
         value)
 
 
-def interleaved_seconds(steps, repeats=5, warmup=2):
+def interleaved_seconds(steps, repeats=5, warmup=2, untimed_per_turn=1):
     """Median wall seconds of each callable in `steps` (a dict), measured
     in turns so that background load hits every entry alike. The first
-    `warmup` calls (compilation) are not counted."""
+    `warmup` calls (compilation) are not counted, nor the first
+    `untimed_per_turn` calls of each turn: the step that follows another
+    model's step pays for that model's memory churn (BERT frees and
+    re-allocates gigabytes of attention scores at long lengths, and the
+    next step faults its pages back in), which is not its own cost."""
     for _ in range(warmup):
         for step in steps.values():
             _block(step())
     seconds = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
+            for _ in range(untimed_per_turn):
+                _block(step())
             start = time.perf_counter()
             _block(step())
             seconds[name].append(time.perf_counter() - start)
@@ -197,7 +203,8 @@ def machine_description():
 
 
 def benchmark_length(length, tokens_per_batch=8192, repeats=5, warmup=2,
-                     memory=True, inference=True, **model_kwargs):
+                     memory=True, inference=True, untimed_per_turn=1,
+                     **model_kwargs):
     """Train (and inference) tokens/s of BiGS and BERT at one length.
 
     Returns a dict with `batch_size`, `bigs_train_tokens_per_s`,
@@ -220,7 +227,7 @@ def benchmark_length(length, tokens_per_batch=8192, repeats=5, warmup=2,
 
     train = interleaved_seconds(
         {name: (lambda m=m: m.train_on_batch(x, y))
-         for name, m in models.items()}, repeats, warmup)
+         for name, m in models.items()}, repeats, warmup, untimed_per_turn)
     for name, seconds in train.items():
         row[f"{name}_train_step_s"] = seconds
         row[f"{name}_train_tokens_per_s"] = tokens_per_batch / seconds
@@ -229,7 +236,8 @@ def benchmark_length(length, tokens_per_batch=8192, repeats=5, warmup=2,
     if inference:
         infer = interleaved_seconds(
             {name: (lambda m=m: m.predict_on_batch(x))
-             for name, m in models.items()}, repeats, warmup)
+             for name, m in models.items()}, repeats, warmup,
+            untimed_per_turn)
         for name, seconds in infer.items():
             row[f"{name}_inference_tokens_per_s"] = tokens_per_batch / seconds
         row["inference_ratio"] = infer["bert"] / infer["bigs"]
