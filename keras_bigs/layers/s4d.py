@@ -24,12 +24,12 @@ MAX_A_REAL = -1e-4
 CONV_MODES = ("auto", "fft", "toeplitz")
 
 # `conv_mode="auto"` multiplies by the Toeplitz matrix up to this length and
-# uses the FFT above it. CPU: measured in whole training steps of the
-# benchmark's BiGS (hidden 256, 8,192 tokens per batch, JAX): Toeplitz 8%
-# faster at 128 tokens, FFT 7% faster at 256 (`tools/benchmark.py
-# --conv-only` times the layer alone). GPUs and TPUs run matmuls on matrix
-# units, which moves the crossover up; their values are an estimate (no
-# accelerator was available to measure them).
+# uses the FFT above it. CPU: the layer alone favours Toeplitz up to 512
+# tokens (`tools/benchmark.py --conv-only`), whole training steps already
+# favoured the FFT at 256 in a side-by-side run, so 128 is the conservative
+# switch (`tools/benchmark.py --conv-mode ...` re-measures). GPUs and TPUs
+# run matmuls on matrix units, which moves the crossover up; their values
+# are an estimate (no accelerator was available to measure them).
 TOEPLITZ_MAX_LENGTH = {"cpu": 128, "gpu": 1024, "tpu": 1024}
 
 
@@ -343,7 +343,7 @@ class S4DConv(keras.layers.Layer):
     def call(self, inputs):
         u = ops.cast(inputs, "float32")
         length = u.shape[1]
-        kernel = self.kernel(ops.shape(u)[1] if length is None else length)
+        kernel = self.kernel(ops.shape(u)[1])  # static when known
         mode = resolve_conv_mode(self.conv_mode, length,
                                  self.kernel_per_channel)
         if mode == "toeplitz":
