@@ -2,7 +2,8 @@
 throughput (tokens/s) and peak memory by sequence length.
 
 Both models have the same depth and width (BiGS intermediate 3H, BERT 4H:
-parameter counts within a few percent, printed) and see the same number of
+parameter counts within a few percent, printed), train with their usual
+dropout (0.1; --dropout 0 for the bare math) and see the same number of
 tokens per batch at every length. Steps are compiled (XLA) Keras steps,
 timed in turns after a warm-up (each turn: one untimed step, then a
 timed one); the medians and the ratios BiGS / BERT go
@@ -72,7 +73,7 @@ def model_kwargs(args, dtype):
                 bigs_intermediate_dim=args.bigs_intermediate,
                 bert_intermediate_dim=args.bert_intermediate,
                 num_heads=args.heads, state_dim=args.state,
-                conv_mode=args.conv_mode,
+                conv_mode=args.conv_mode, dropout=args.dropout,
                 dtype=None if dtype == "float32" else dtype)
 
 
@@ -82,7 +83,8 @@ def rss_probe(args, name, length, dtype):
                "--lengths", str(length), "--dtypes", dtype,
                "--tokens-per-batch", str(args.tokens_per_batch),
                "--hidden", str(args.hidden), "--layers", str(args.layers),
-               "--state", str(args.state), "--conv-mode", args.conv_mode]
+               "--state", str(args.state), "--conv-mode", args.conv_mode,
+               "--dropout", str(args.dropout)]
     for flag, value in (("--bigs-intermediate", args.bigs_intermediate),
                         ("--bert-intermediate", args.bert_intermediate),
                         ("--heads", args.heads)):
@@ -117,6 +119,9 @@ def main(argv=None):
     model.add_argument("--state", type=int, default=64)
     model.add_argument("--conv-mode", default="auto",
                        choices=benchmark.CONV_MODES)
+    model.add_argument("--dropout", type=float, default=0.1,
+                       help="training dropout of both models (default 0.1, "
+                       "as both are trained; 0 times the bare math)")
     parser.add_argument("--dtypes", default="float32",
                         help="comma-separated: float32, mixed_bfloat16, "
                         "mixed_float16; each is benchmarked in turn")
@@ -174,7 +179,8 @@ def main(argv=None):
                 print(f"[{dtype}] length {length}: train ratio "
                       f"{row['train_ratio']:.2f}", flush=True)
             print(f"\n{dtype}, {report['machine']['backend']}, "
-                  f"{args.tokens_per_batch} tokens per batch, "
+                  f"{args.tokens_per_batch} tokens per batch, dropout "
+                  f"{args.dropout}, "
                   f"BiGS {rows[0]['bigs_parameters']:,} / BERT "
                   f"{rows[0]['bert_parameters']:,} parameters "
                   "(ratios are BiGS / BERT throughput)")

@@ -31,18 +31,24 @@ MODEL_NAMES = ("bigs", "bert")
 def matched_backbones(length, hidden_dim=256, num_layers=4,
                       bigs_intermediate_dim=None, bert_intermediate_dim=None,
                       num_heads=None, state_dim=64, vocabulary_size=30522,
-                      dtype=None, conv_mode="auto"):
+                      dtype=None, conv_mode="auto", dropout=0.1):
     """A `BiGSBackbone` and a keras-hub `BertBackbone` of equal depth and
     width, with the paper's intermediate widths (BiGS `3H`, BERT `4H`).
 
     A BiGS layer then has `13 H²` weights and a BERT layer `12 H²`; with the
     shared-size embeddings the whole models differ by about 2% at hidden 256
-    (the paper's 23-vs-24-layer match is 4%). Dropout is off: the benchmark
-    times the model's math.
+    (the paper's 23-vs-24-layer match is 4%).
+
+    `dropout` is each model's training dropout rate, 0.1 by default as both
+    are trained. Where it applies is each model's own design, and part of
+    what a training step costs: BERT drops out after the embeddings, on the
+    attention probabilities (a `(batch, heads, L, L)` mask per layer) and
+    after each sublayer; BiGS, as the original, only after the embeddings.
+    `dropout=0.0` times the bare math.
     """
     common = dict(vocabulary_size=vocabulary_size, num_layers=num_layers,
                   hidden_dim=hidden_dim, max_sequence_length=length,
-                  dropout=0.0, dtype=dtype)
+                  dropout=dropout, dtype=dtype)
     bigs = BiGSBackbone(
         intermediate_dim=bigs_intermediate_dim or 3 * hidden_dim,
         state_dim=state_dim, conv_mode=conv_mode, **common)

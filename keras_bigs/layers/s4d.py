@@ -120,15 +120,46 @@ def zoh_kernel(A_re, A_im, C, log_step, length):
     c_re, c_im = C[..., 0], C[..., 1]
     w_re = c_re * bbar_re - c_im * bbar_im
     w_im = c_re * bbar_im + c_im * bbar_re
-    # Ā^l = exp(l Δ A) = exp(l Δ a) (cos(l Δ b) + i sin(l Δ b))
-    positions = ops.cast(ops.arange(length), A_re.dtype)
-    magnitude = ops.exp(ops.expand_dims(dt * a, -1) * positions)
-    phase = ops.expand_dims(dt * b, -1) * positions
-    # K[l] = Re(Σ_n W_n Ā_n^l)
-    terms = ops.expand_dims(w_re, -1) * ops.cos(phase) - ops.expand_dims(
-        w_im, -1
-    ) * ops.sin(phase)
-    return ops.sum(magnitude * terms, axis=-2)
+    # K[l] = Re(Σ_n W_n Ā_n^l) with l = q s + r (s ≈ √L): the powers factor,
+    # Ā^l = Ā^r Ā^(q s), so K is one small (s, 2N) x (2N, L/s) matrix
+    # product of two √L-long power tables instead of N x L transcendentals.
+    step = (max(1, math.isqrt(int(length) - 1) + 1)
+            if isinstance(length, (int, np.integer)) else None)
+    if step is None:  # symbolic length: the direct N x L Vandermonde sum
+        return _vandermonde_sum(w_re, w_im, dt * a, dt * b,
+                                ops.arange(length), A_re.dtype)
+    blocks = -(-length // step)
+    # P[r, n] = W_n Ā_n^r,  r < s
+    p_re, p_im = _complex_powers(dt * a, dt * b, ops.arange(step),
+                                 A_re.dtype)
+    p_re, p_im = (ops.expand_dims(w_re, -1) * p_re
+                  - ops.expand_dims(w_im, -1) * p_im,
+                  ops.expand_dims(w_re, -1) * p_im
+                  + ops.expand_dims(w_im, -1) * p_re)
+    # Q[n, q] = Ā_n^(q s)
+    q_re, q_im = _complex_powers(dt * a, dt * b,
+                                 ops.arange(blocks) * step, A_re.dtype)
+    # K[q s + r] = Σ_n Re(P[n, r] Q[n, q]) = Σ_n P_re Q_re - P_im Q_im
+    kernel = ops.einsum("...nr,...nq->...qr", ops.concatenate(
+        [p_re, -p_im], axis=-2), ops.concatenate([q_re, q_im], axis=-2))
+    lead = tuple(ops.shape(kernel)[:-2])
+    return ops.reshape(kernel, lead + (blocks * step,))[..., :length]
+
+
+def _complex_powers(dt_a, dt_b, exponents, dtype):
+    """`Ā^l = exp(l Δ a) (cos(l Δ b) + i sin(l Δ b))` for `l` in
+    `exponents`: `(..., N)` -> `(..., N, len(exponents))` as (re, im)."""
+    exponents = ops.cast(exponents, dtype)
+    magnitude = ops.exp(ops.expand_dims(dt_a, -1) * exponents)
+    phase = ops.expand_dims(dt_b, -1) * exponents
+    return magnitude * ops.cos(phase), magnitude * ops.sin(phase)
+
+
+def _vandermonde_sum(w_re, w_im, dt_a, dt_b, positions, dtype):
+    """`K[l] = Re(Σ_n W_n Ā_n^l)` term by term (`(..., N, L)` powers)."""
+    power_re, power_im = _complex_powers(dt_a, dt_b, positions, dtype)
+    return ops.sum(ops.expand_dims(w_re, -1) * power_re
+                   - ops.expand_dims(w_im, -1) * power_im, axis=-2)
 
 
 def fft_convolution(u, kernel, reverse=False):

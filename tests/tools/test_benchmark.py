@@ -60,3 +60,18 @@ def test_tokens_per_batch_must_divide_into_sequences():
 
     with pytest.raises(ValueError, match="not a multiple of the sequence"):
         benchmark.benchmark_length(100, tokens_per_batch=8192)
+
+
+def test_both_models_train_with_the_requested_dropout():
+    from keras_bigs.analysis import benchmark
+
+    tiny = dict(hidden_dim=16, num_layers=1, state_dim=4,
+                vocabulary_size=50)
+    for rate in (0.1, 0.0):
+        models = benchmark.matched_backbones(8, dropout=rate, **tiny)
+        assert [models[n].get_config()["dropout"] for n in ("bigs", "bert")
+                ] == [rate, rate]
+    # The default is the rate both models are trained with.
+    models = benchmark.matched_backbones(8, **tiny)
+    assert models["bert"].get_config()["dropout"] == 0.1
+    assert models["bigs"].get_config()["dropout"] == 0.1
