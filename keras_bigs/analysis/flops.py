@@ -44,9 +44,10 @@ LAYER_NORM_FLOPS = 9
 SOFTMAX_FLOPS = 5
 # One complex multiply: 4 multiplies and 2 adds.
 COMPLEX_MULTIPLY_FLOPS = 6
-# One SSM kernel tap per state: Δa·l, Δb·l, (exp, cos, sin), W_re cos -
-# W_im sin (3), times the decay (1), sum over n (1).
-KERNEL_TAP_FLOPS = 7
+# One entry of an SSM power table W Ā^r or Ā^(qs): Δa·l, Δb·l, (exp, cos,
+# sin), the magnitude times cos and sin (2), W times it (6 for P; Q skips it
+# but is the smaller table).
+KERNEL_POWER_FLOPS = 7
 
 FFT_CONVENTIONS = ("radix2", "xla")
 CONV_MODES = ("fft", "toeplitz")
@@ -290,10 +291,17 @@ def toeplitz_conv_flops(length, channels, batch_size=1, kernels=1):
 
 def ssm_kernel_flops(length, state_dim, kernels=1):
     """Generating `kernels` S4D kernels of `L` taps from `N` states
-    (`zoh_kernel`): `K[l] = Re(Σ_n W_n exp(l Δ A_n))`, about
-    `7 N L` per kernel (the `O(N)` discretisation is left out)."""
-    forward = KERNEL_TAP_FLOPS * state_dim * length * kernels
-    return twice_forward({"ssm_kernel": forward})
+    (`zoh_kernel`): `K[qs + r] = Re(Σ_n (W_n Ā_n^r)(Ā_n^(qs)))` with
+    `s = ⌈√L⌉`, i.e. two power tables of `N s` and `N ⌈L/s⌉` entries and
+    one `(⌈L/s⌉, 2N) x (2N, s)` matmul, about `4 N L` per kernel (the `O(N)`
+    discretisation is left out)."""
+    step = math.isqrt(max(length, 1) - 1) + 1
+    blocks = -(-length // step)
+    return twice_forward({
+        "ssm_kernel_matmul": kernels * matmul_flops(blocks, 2 * state_dim,
+                                                    step),
+        "ssm_kernel": kernels * KERNEL_POWER_FLOPS * state_dim
+        * (step + blocks)})
 
 
 def attention_flops(length, hidden_dim, batch_size=1):
@@ -721,7 +729,7 @@ def compare_with_xla(model, batch_size, length):
     radix2 = model_flops(config, length, batch_size, conv_mode=conv_mode)
     xla = xla_flops(model, batch_size, length)
     matmuls = sum(analytic.forward.get(k, 0) + analytic.backward.get(k, 0)
-                  for k in ("dense", "attention"))
+                  for k in ("dense", "attention", "ssm_kernel_matmul"))
     ffts = 0.0
     if isinstance(config, BiGSFlopsConfig) and conv_mode == "toeplitz":
         matmuls += (analytic.forward["ssm_conv"]
