@@ -33,6 +33,8 @@ import dataclasses
 import math
 import re
 
+from keras_bigs.layers.s4d import power_table_sizes
+
 # === Per-element costs of elementwise ops (XLA CPU cost analysis) ===
 
 # tanh-approximate GELU: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))).
@@ -295,8 +297,7 @@ def ssm_kernel_flops(length, state_dim, kernels=1):
     `s = ⌈√L⌉`, i.e. two power tables of `N s` and `N ⌈L/s⌉` entries and
     one `(⌈L/s⌉, 2N) x (2N, s)` matmul, about `4 N L` per kernel (the `O(N)`
     discretisation is left out)."""
-    step = math.isqrt(max(length, 1) - 1) + 1
-    blocks = -(-length // step)
+    step, blocks = power_table_sizes(length)
     return twice_forward({
         "ssm_kernel_matmul": kernels * matmul_flops(blocks, 2 * state_dim,
                                                     step),

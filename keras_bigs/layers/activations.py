@@ -39,35 +39,35 @@ def gelu_exact_derivative(x):
         -0.5 * x * x) * _INV_SQRT_2PI
 
 
-def _with_derivative(function, derivative):
-    @ops.custom_gradient
-    def activation(x):
-        def grad(*args, upstream=None):
-            if upstream is None:  # the JAX and TF backends pass it by position
-                (upstream,) = args
-            return upstream * derivative(x)
+def _with_derivative(derivative):
+    """Decorator: `function` with `derivative` as its gradient."""
 
-        return function(x), grad
+    def decorate(function):
+        @ops.custom_gradient
+        def activation(x):
+            def grad(*args, upstream=None):
+                if upstream is None:  # JAX and TF pass it by position
+                    (upstream,) = args
+                return upstream * derivative(x)
 
-    return activation
+            return function(x), grad
 
+        activation.__doc__ = function.__doc__
+        return activation
 
-_gelu_approximate = _with_derivative(
-    lambda x: keras.activations.gelu(x, approximate=True),
-    gelu_approximate_derivative)
-_gelu_exact = _with_derivative(
-    lambda x: keras.activations.gelu(x, approximate=False),
-    gelu_exact_derivative)
+    return decorate
 
 
+@_with_derivative(gelu_approximate_derivative)
 def gelu_approximate(x):
     """GELU, tanh approximation (Flax `nn.gelu`, the official BiGS models)."""
-    return _gelu_approximate(x)
+    return keras.activations.gelu(x, approximate=True)
 
 
+@_with_derivative(gelu_exact_derivative)
 def gelu_exact(x):
     """GELU, exact erf form (PyTorch `nn.functional.gelu`)."""
-    return _gelu_exact(x)
+    return keras.activations.gelu(x, approximate=False)
 
 
 _NAMED = {"gelu_approximate": gelu_approximate, "gelu": gelu_exact}

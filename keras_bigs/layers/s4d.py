@@ -121,14 +121,13 @@ def zoh_kernel(A_re, A_im, C, log_step, length):
     w_re = c_re * bbar_re - c_im * bbar_im
     w_im = c_re * bbar_im + c_im * bbar_re
     # K[l] = Re(Σ_n W_n Ā_n^l) with l = q s + r (s ≈ √L): the powers factor,
-    # Ā^l = Ā^r Ā^(q s), so K is one small (s, 2N) x (2N, L/s) matrix
+    # Ā^l = Ā^r Ā^(q s), so K is one small (L/s, 2N) x (2N, s) matrix
     # product of two √L-long power tables instead of N x L transcendentals.
-    step = (max(1, math.isqrt(int(length) - 1) + 1)
-            if isinstance(length, (int, np.integer)) else None)
-    if step is None:  # symbolic length: the direct N x L Vandermonde sum
+    if not isinstance(length, (int, np.integer)):
+        # A symbolic length (TF graph): the direct N x L Vandermonde sum.
         return _vandermonde_sum(w_re, w_im, dt * a, dt * b,
                                 ops.arange(length), A_re.dtype)
-    blocks = -(-length // step)
+    step, blocks = power_table_sizes(int(length))
     # P[r, n] = W_n Ā_n^r,  r < s
     p_re, p_im = _complex_powers(dt * a, dt * b, ops.arange(step),
                                  A_re.dtype)
@@ -144,6 +143,13 @@ def zoh_kernel(A_re, A_im, C, log_step, length):
         [p_re, -p_im], axis=-2), ops.concatenate([q_re, q_im], axis=-2))
     lead = tuple(ops.shape(kernel)[:-2])
     return ops.reshape(kernel, lead + (blocks * step,))[..., :length]
+
+
+def power_table_sizes(length):
+    """`(s, ⌈L/s⌉)` with `s = ⌈√L⌉`: the lengths of `zoh_kernel`'s two power
+    tables, `Ā^r` for `r < s` and `Ā^(qs)` for `q < ⌈L/s⌉`."""
+    step = math.isqrt(max(length, 1) - 1) + 1
+    return step, -(-length // step)
 
 
 def _complex_powers(dt_a, dt_b, exponents, dtype):
