@@ -2,9 +2,18 @@ import os
 import pathlib
 
 import keras
+import numpy as np
 import pytest
 
+import keras_bigs
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# The fixture sets written by the original code, and the relative error a
+# faithful float32 port stays under on each (see ../shared/README.md): the
+# strong weights make every block matter, and the original's own float32
+# outputs are ~1.5e-5 from float64 there.
+PARITY_TOLERANCE = {"bigs_reference": 1e-5, "bigs_reference_strong": 5e-5}
 
 
 def shared_dir():
@@ -26,9 +35,28 @@ def shared_dir():
     return path
 
 
-def fixture_dir(name):
-    """One folder of `shared/fixtures/bigs_reference`."""
-    return shared_dir() / "fixtures" / "bigs_reference" / name
+def fixture_dir(name, fixtures="bigs_reference"):
+    """One folder of a fixture set (`PARITY_TOLERANCE`'s keys)."""
+    return shared_dir() / "fixtures" / fixtures / name
+
+
+def relative_error(got, expected):
+    """max |got - expected| / max |expected|, as the parity tool reports."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    return float(np.abs(got - expected).max() / np.abs(expected).max())
+
+
+def tiny_backbone(max_sequence_length):
+    """The smallest useful `BiGSBackbone` with the BERT vocabulary, for
+    tests of tasks, pipelines and tools (one layer, hidden 16)."""
+    return keras_bigs.BiGSBackbone(
+        vocabulary_size=30522,
+        num_layers=1,
+        hidden_dim=16,
+        intermediate_dim=32,
+        state_dim=4,
+        max_sequence_length=max_sequence_length,
+    )
 
 
 def reference_batches(reference):
@@ -36,11 +64,14 @@ def reference_batches(reference):
     `reference_outputs.npz`: `x` (full length) and, if present, `short`."""
     for prefix in ("x", "short"):
         if f"{prefix}_token_ids" in reference:
-            yield prefix, {
-                "token_ids": reference[f"{prefix}_token_ids"],
-                "segment_ids": reference[f"{prefix}_segment_ids"],
-                "padding_mask": reference[f"{prefix}_padding_mask"],
-            }
+            yield (
+                prefix,
+                {
+                    "token_ids": reference[f"{prefix}_token_ids"],
+                    "segment_ids": reference[f"{prefix}_segment_ids"],
+                    "padding_mask": reference[f"{prefix}_padding_mask"],
+                },
+            )
 
 
 def pytest_configure(config):

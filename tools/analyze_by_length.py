@@ -47,16 +47,25 @@ def main(argv=None):
     parser.add_argument("--task", required=True)
     parser.add_argument("--glue-dir", required=True)
     parser.add_argument("--output", required=True, help="PNG to write")
-    parser.add_argument("--bins", type=int, nargs="+", default=[5],
-                        help="a number of equal-count bins (default 5), or "
-                        "ascending edges in tokens, e.g. 0 64 128 512")
-    parser.add_argument("--metric", help="metric drawn; default the task's "
-                        "main one")
+    parser.add_argument(
+        "--bins",
+        type=int,
+        nargs="+",
+        default=[5],
+        help="a number of equal-count bins (default 5), or "
+        "ascending edges in tokens, e.g. 0 64 128 512",
+    )
+    parser.add_argument(
+        "--metric", help="metric drawn; default the task's main one"
+    )
     parser.add_argument("--csv", help="write the table here")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--validation-fraction", type=float, default=None,
-                        help="for a carved split: as run_glue's (default "
-                        "5%%)")
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=None,
+        help="for a carved split: as run_glue's (default 5%%)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -66,23 +75,30 @@ def main(argv=None):
         parser.error(str(error))
     metric = args.metric or task.metrics[0]
     if metric not in task.metrics:
-        parser.error(f"--metric {metric!r}: {task.name}'s metrics are "
-                     f"{list(task.metrics)}")
+        parser.error(
+            f"--metric {metric!r}: {task.name}'s metrics are "
+            f"{list(task.metrics)}"
+        )
     classifier = keras_bigs.BiGSClassifier.from_preset(args.model)
-    fraction = (args.validation_fraction if split == CARVED_FROM_TRAIN
-                else None)
-    dataset = glue_dataset(task, args.glue_dir, split,
-                           batch_size=args.batch_size, shuffle=False,
-                           validation_fraction=fraction)
-    predictions, labels, lengths = classifier_predictions(classifier,
-                                                          dataset)
+    fraction = args.validation_fraction if split == CARVED_FROM_TRAIN else None
+    dataset = glue_dataset(
+        task,
+        args.glue_dir,
+        split,
+        batch_size=args.batch_size,
+        shuffle=False,
+        validation_fraction=fraction,
+    )
+    predictions, labels, lengths = classifier_predictions(classifier, dataset)
     try:
-        rows = metrics_by_length(task.metrics, predictions, labels, lengths,
-                                 parse_bins(args.bins))
+        rows = metrics_by_length(
+            task.metrics, predictions, labels, lengths, parse_bins(args.bins)
+        )
     except ValueError as error:
         parser.error(str(error))
-    plot_metric_by_length(rows, metric, args.output,
-                          title=f"{task.name} ({split}) by length")
+    plot_metric_by_length(
+        rows, metric, args.output, title=f"{task.name} ({split}) by length"
+    )
 
     columns = ["low", "high", "count", *task.metrics]
     print(f"{task.name} {split}: {len(labels)} examples")

@@ -28,7 +28,8 @@ import sys
 
 import keras
 
-from keras_bigs.analysis import benchmark
+from keras_bigs.layers.s4d import CONV_MODES
+from keras_bigs.performance import benchmark
 
 
 def parse_ints(text):
@@ -45,11 +46,14 @@ def format_table(rows, columns):
             value = row.get(key)
             cells.append("-" if value is None else format(value, fmt))
         lines.append(cells)
-    widths = [max(len(h), *(len(line[i]) for line in lines))
-              for i, h in enumerate(header)]
+    widths = [
+        max(len(h), *(len(line[i]) for line in lines))
+        for i, h in enumerate(header)
+    ]
     out = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
-    out += ["  ".join(c.rjust(w) for c, w in zip(line, widths))
-            for line in lines]
+    out += [
+        "  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines
+    ]
     return "\n".join(out)
 
 
@@ -69,90 +73,160 @@ MODEL_COLUMNS = [
 
 
 def model_kwargs(args, dtype):
-    return dict(hidden_dim=args.hidden, num_layers=args.layers,
-                bigs_intermediate_dim=args.bigs_intermediate,
-                bert_intermediate_dim=args.bert_intermediate,
-                num_heads=args.heads, state_dim=args.state,
-                conv_mode=args.conv_mode, dropout=args.dropout,
-                dtype=None if dtype == "float32" else dtype)
+    return dict(
+        hidden_dim=args.hidden,
+        num_layers=args.layers,
+        bigs_intermediate_dim=args.bigs_intermediate,
+        bert_intermediate_dim=args.bert_intermediate,
+        num_heads=args.heads,
+        state_dim=args.state,
+        conv_mode=args.conv_mode,
+        dropout=args.dropout,
+        dtype=None if dtype == "float32" else dtype,
+    )
 
 
 def rss_probe(args, name, length, dtype):
     """Peak memory of one model at one length, in a fresh process."""
-    command = [sys.executable, __file__, "--rss-probe", name,
-               "--lengths", str(length), "--dtypes", dtype,
-               "--tokens-per-batch", str(args.tokens_per_batch),
-               "--hidden", str(args.hidden), "--layers", str(args.layers),
-               "--state", str(args.state), "--conv-mode", args.conv_mode,
-               "--dropout", str(args.dropout)]
-    for flag, value in (("--bigs-intermediate", args.bigs_intermediate),
-                        ("--bert-intermediate", args.bert_intermediate),
-                        ("--heads", args.heads)):
+    command = [
+        sys.executable,
+        __file__,
+        "--rss-probe",
+        name,
+        "--lengths",
+        str(length),
+        "--dtypes",
+        dtype,
+        "--tokens-per-batch",
+        str(args.tokens_per_batch),
+        "--hidden",
+        str(args.hidden),
+        "--layers",
+        str(args.layers),
+        "--state",
+        str(args.state),
+        "--conv-mode",
+        args.conv_mode,
+        "--dropout",
+        str(args.dropout),
+    ]
+    for flag, value in (
+        ("--bigs-intermediate", args.bigs_intermediate),
+        ("--bert-intermediate", args.bert_intermediate),
+        ("--heads", args.heads),
+    ):
         if value:
             command += [flag, str(value)]
-    result = subprocess.run(command, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lengths", type=parse_ints,
-                        default=[128, 512, 1024, 2048, 4096])
+    parser.add_argument(
+        "--lengths", type=parse_ints, default=[128, 512, 1024, 2048, 4096]
+    )
     parser.add_argument("--tokens-per-batch", type=int, default=8192)
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="timed steps per model (median reported)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="timed steps per model (median reported)",
+    )
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--untimed-per-turn", type=int, default=1,
-                        help="steps each model runs untimed before its timed "
-                        "step in every turn (absorbs the other model's "
-                        "memory churn)")
+    parser.add_argument(
+        "--untimed-per-turn",
+        type=int,
+        default=1,
+        help="steps each model runs untimed before its timed "
+        "step in every turn (absorbs the other model's "
+        "memory churn)",
+    )
     parser.add_argument("--json", type=pathlib.Path, help="write results")
     model = parser.add_argument_group("models (BiGS and BERT alike)")
     model.add_argument("--hidden", type=int, default=256)
     model.add_argument("--layers", type=int, default=4)
-    model.add_argument("--bigs-intermediate", type=int,
-                       help="default 3 x hidden (the paper's BiGS)")
-    model.add_argument("--bert-intermediate", type=int,
-                       help="default 4 x hidden (BERT)")
+    model.add_argument(
+        "--bigs-intermediate",
+        type=int,
+        help="default 3 x hidden (the paper's BiGS)",
+    )
+    model.add_argument(
+        "--bert-intermediate", type=int, help="default 4 x hidden (BERT)"
+    )
     model.add_argument("--heads", type=int, help="default hidden / 64")
     model.add_argument("--state", type=int, default=64)
-    model.add_argument("--conv-mode", default="auto",
-                       choices=benchmark.CONV_MODES)
-    model.add_argument("--dropout", type=float, default=0.1,
-                       help="training dropout of both models (default 0.1, "
-                       "as both are trained; 0 times the bare math)")
-    parser.add_argument("--dtypes", default="float32",
-                        help="comma-separated: float32, mixed_bfloat16, "
-                        "mixed_float16; each is benchmarked in turn")
+    model.add_argument("--conv-mode", default="auto", choices=CONV_MODES)
+    model.add_argument(
+        "--dropout",
+        type=float,
+        default=0.1,
+        help="training dropout of both models (default 0.1, "
+        "as both are trained; 0 times the bare math)",
+    )
+    parser.add_argument(
+        "--dtypes",
+        default="float32",
+        help="comma-separated: float32, mixed_bfloat16, "
+        "mixed_float16; each is benchmarked in turn",
+    )
     parser.add_argument("--no-inference", action="store_true")
-    parser.add_argument("--rss-memory", action="store_true",
-                        help="peak RSS per model in fresh processes (any "
-                        "backend; default on non-JAX backends)")
-    parser.add_argument("--conv-only", action="store_true",
-                        help="time S4DConv's FFT and Toeplitz paths only")
-    parser.add_argument("--rss-probe", choices=benchmark.MODEL_NAMES,
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--rss-memory",
+        action="store_true",
+        help="peak RSS per model in fresh processes (any "
+        "backend; default on non-JAX backends)",
+    )
+    parser.add_argument(
+        "--conv-only",
+        action="store_true",
+        help="time S4DConv's FFT and Toeplitz paths only",
+    )
+    parser.add_argument(
+        "--rss-probe", choices=benchmark.MODEL_NAMES, help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     dtypes = [d for d in args.dtypes.split(",") if d]
 
     if args.rss_probe:
-        print(benchmark.rss_step_memory_mb(
-            args.rss_probe, args.lengths[0], args.tokens_per_batch,
-            **model_kwargs(args, dtypes[0])))
+        print(
+            benchmark.rss_step_memory_mb(
+                args.rss_probe,
+                args.lengths[0],
+                args.tokens_per_batch,
+                **model_kwargs(args, dtypes[0]),
+            )
+        )
         return 0
 
-    report = {"machine": benchmark.machine_description(),
-              "settings": {k: v for k, v in vars(args).items()
-                           if k not in ("json", "rss_probe")}}
+    report = {
+        "machine": benchmark.machine_description(),
+        "settings": {
+            k: v
+            for k, v in vars(args).items()
+            if k not in ("json", "rss_probe")
+        },
+    }
     if args.conv_only:
         rows = benchmark.benchmark_convolution(
-            args.lengths, args.tokens_per_batch, channels=args.hidden,
-            repeats=args.repeats, warmup=args.warmup)
-        print(format_table(rows, [
-            ("length", "length", "d"), ("batch", "batch_size", "d"),
-            ("FFT ms", "fft_ms", ".1f"), ("Toeplitz ms", "toeplitz_ms", ".1f"),
-            ("auto picks", "auto", "s")]))
+            args.lengths,
+            args.tokens_per_batch,
+            channels=args.hidden,
+            repeats=args.repeats,
+            warmup=args.warmup,
+        )
+        print(
+            format_table(
+                rows,
+                [
+                    ("length", "length", "d"),
+                    ("batch", "batch_size", "d"),
+                    ("FFT ms", "fft_ms", ".1f"),
+                    ("Toeplitz ms", "toeplitz_ms", ".1f"),
+                    ("auto picks", "auto", "s"),
+                ],
+            )
+        )
         report["convolution"] = rows
     else:
         rss = args.rss_memory or keras.backend.backend() != "jax"
@@ -160,33 +234,47 @@ def main(argv=None):
             rows = []
             for length in args.lengths:
                 row = benchmark.benchmark_length(
-                    length, args.tokens_per_batch, args.repeats, args.warmup,
-                    memory=not rss, inference=not args.no_inference,
+                    length,
+                    args.tokens_per_batch,
+                    args.repeats,
+                    args.warmup,
+                    memory=not rss,
+                    inference=not args.no_inference,
                     untimed_per_turn=args.untimed_per_turn,
-                    **model_kwargs(args, dtype))
+                    **model_kwargs(args, dtype),
+                )
                 if rss:
                     for name in benchmark.MODEL_NAMES:
                         row[f"{name}_peak_memory_mb"] = rss_probe(
-                            args, name, length, dtype)
+                            args, name, length, dtype
+                        )
                     # A tiny model may not raise the peak set by imports.
                     if row["bigs_peak_memory_mb"] > 0:
-                        row["memory_ratio"] = (row["bert_peak_memory_mb"]
-                                               / row["bigs_peak_memory_mb"])
+                        row["memory_ratio"] = (
+                            row["bert_peak_memory_mb"]
+                            / row["bigs_peak_memory_mb"]
+                        )
                     row["memory_measure"] = "peak RSS growth, own process"
                 else:
                     row["memory_measure"] = "XLA buffer plan of the step"
                 rows.append(row)
-                print(f"[{dtype}] length {length}: train ratio "
-                      f"{row['train_ratio']:.2f}", flush=True)
-            print(f"\n{dtype}, {report['machine']['backend']}, "
-                  f"{args.tokens_per_batch} tokens per batch, dropout "
-                  f"{args.dropout}, "
-                  f"BiGS {rows[0]['bigs_parameters']:,} / BERT "
-                  f"{rows[0]['bert_parameters']:,} parameters "
-                  "(ratios are BiGS / BERT throughput)")
+                print(
+                    f"[{dtype}] length {length}: train ratio "
+                    f"{row['train_ratio']:.2f}",
+                    flush=True,
+                )
+            print(
+                f"\n{dtype}, {report['machine']['backend']}, "
+                f"{args.tokens_per_batch} tokens per batch, dropout "
+                f"{args.dropout}, "
+                f"BiGS {rows[0]['bigs_parameters']:,} / BERT "
+                f"{rows[0]['bert_parameters']:,} parameters "
+                "(ratios are BiGS / BERT throughput)"
+            )
             print(format_table(rows, MODEL_COLUMNS))
             report.setdefault("runs", {})[dtype] = {
-                str(row["length"]): row for row in rows}
+                str(row["length"]): row for row in rows
+            }
         # The first dtype's rows at the top level: {length: {...}}.
         report["lengths"] = report["runs"][dtypes[0]]
         if len(dtypes) > 1:
@@ -198,10 +286,13 @@ def main(argv=None):
                     speedups.setdefault(dtype, {})[length] = {
                         name: row[f"{name}_train_tokens_per_s"]
                         / base[f"{name}_train_tokens_per_s"]
-                        for name in benchmark.MODEL_NAMES}
-                    print(f"  {dtype} at {length}: BiGS "
-                          f"{speedups[dtype][length]['bigs']:.2f}x, BERT "
-                          f"{speedups[dtype][length]['bert']:.2f}x")
+                        for name in benchmark.MODEL_NAMES
+                    }
+                    print(
+                        f"  {dtype} at {length}: BiGS "
+                        f"{speedups[dtype][length]['bigs']:.2f}x, BERT "
+                        f"{speedups[dtype][length]['bert']:.2f}x"
+                    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))

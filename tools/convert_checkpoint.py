@@ -11,7 +11,8 @@ preprocessors on fixed sentences; the largest output difference is printed,
 and the exit status is 1 if it is over the tolerance or the preprocessing
 differs.
 
-    python tools/convert_checkpoint.py ../shared/fixtures/bigs_reference/flax_masked_lm /tmp/bigs_preset
+    python tools/convert_checkpoint.py \
+        ../shared/fixtures/bigs_reference/flax_masked_lm /tmp/bigs_preset
 """
 
 import argparse
@@ -24,18 +25,27 @@ import numpy as np
 import keras_bigs
 from keras_bigs.convert.original_checkpoint import original_checkpoint_loader
 from keras_bigs.convert.original_checkpoint import task_class_name
-from keras_bigs.models.bigs_presets import BIGS_PRESETS
-from keras_bigs.models.bigs_presets import resolve_preset
+from keras_bigs.convert.readers import CheckpointError
+from keras_bigs.models import BIGS_PRESETS
+from keras_bigs.presets.hub import resolve_registered_preset
 
-TASKS = ("BiGSBackbone", "BiGSMaskedLM", "BiGSClassifier",
-         "BiGSQuestionAnswerer", "BiGSMultipleChoice")
-SENTENCES = ["The quick brown fox jumps over the lazy dog.",
-             "BiGS replaces attention with two gated state space models."]
+TASKS = (
+    "BiGSBackbone",
+    "BiGSMaskedLM",
+    "BiGSClassifier",
+    "BiGSQuestionAnswerer",
+    "BiGSMultipleChoice",
+)
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "BiGS replaces attention with two gated state space models.",
+]
 
 
 def backbone_of(model):
-    return model if isinstance(model, keras_bigs.BiGSBackbone) \
-        else model.backbone
+    return (
+        model if isinstance(model, keras_bigs.BiGSBackbone) else model.backbone
+    )
 
 
 def fixed_batch(model, seed=0):
@@ -45,21 +55,22 @@ def fixed_batch(model, seed=0):
     backbone = backbone_of(model)
     length = backbone.max_sequence_length
     rng = np.random.default_rng(seed)
-    shape = (2, 2) if isinstance(model, keras_bigs.BiGSMultipleChoice) \
-        else (2,)
+    shape = (2, 2) if isinstance(model, keras_bigs.BiGSMultipleChoice) else (2,)
     padding_mask = np.ones(shape + (length,), "int32")
-    padding_mask[1, ..., length // 2:] = 0
+    padding_mask[1, ..., length // 2 :] = 0
     x = {
-        "token_ids": rng.integers(1, backbone.vocabulary_size,
-                                  shape + (length,)).astype("int32")
+        "token_ids": rng.integers(
+            1, backbone.vocabulary_size, shape + (length,)
+        ).astype("int32")
         * padding_mask,
         "segment_ids": np.zeros(shape + (length,), "int32"),
         "padding_mask": padding_mask,
     }
-    x["segment_ids"][..., length // 4:] = 1
+    x["segment_ids"][..., length // 4 :] = 1
     if isinstance(model, keras_bigs.BiGSMaskedLM):
         x["mask_positions"] = np.tile(
-            np.arange(min(length, 32), dtype="int32"), (2, 1))
+            np.arange(min(length, 32), dtype="int32"), (2, 1)
+        )
     return x
 
 
@@ -77,10 +88,14 @@ def same_preprocessing(original, converted):
     else:
         x = (SENTENCES, SENTENCES[::-1])
     ya, yb = a(x=x), b(x=x)
-    ya, yb = (ya[0] if isinstance(ya, tuple) else ya,
-              yb[0] if isinstance(yb, tuple) else yb)
-    return all(np.array_equal(np.asarray(ya[k]), np.asarray(yb[k]))
-               for k in ("token_ids", "segment_ids", "padding_mask"))
+    ya, yb = (
+        ya[0] if isinstance(ya, tuple) else ya,
+        yb[0] if isinstance(yb, tuple) else yb,
+    )
+    return all(
+        np.array_equal(np.asarray(ya[k]), np.asarray(yb[k]))
+        for k in ("token_ids", "segment_ids", "padding_mask")
+    )
 
 
 def outputs(model, x):
@@ -98,54 +113,84 @@ def outputs(model, x):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("src", help="original folder, hf:// handle, or one "
-                        f"of: {', '.join(BIGS_PRESETS)}")
+    parser.add_argument(
+        "src",
+        help="original folder, hf:// handle, or one "
+        f"of: {', '.join(BIGS_PRESETS)}",
+    )
     parser.add_argument("dst", help="keras-hub preset folder to write")
-    parser.add_argument("--task", choices=TASKS,
-                        help="default: from the checkpoint's architecture")
+    parser.add_argument(
+        "--task",
+        choices=TASKS,
+        help="default: from the checkpoint's architecture",
+    )
     parser.add_argument("--tolerance", type=float, default=1e-6)
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
 
-    src = resolve_preset(args.src) if args.src in BIGS_PRESETS else args.src
+    src = args.src
+    if src in BIGS_PRESETS:
+        src = resolve_registered_preset(src, BIGS_PRESETS[src]["kaggle_handle"])
     loader = original_checkpoint_loader(src)
     if loader is None:
-        parser.error(f"{args.src} is not a checkpoint in the original BiGS "
-                     "layout (config.json with model_type 'BiGS').")
-    cls = getattr(keras_bigs, args.task or task_class_name(loader.config))
+        parser.error(
+            f"{args.src} is not a checkpoint in the original BiGS "
+            "layout (config.json with model_type 'BiGS')."
+        )
+    try:
+        cls = getattr(keras_bigs, args.task or task_class_name(loader.config))
+    except CheckpointError as error:
+        parser.error(f"{error} Pass --task BiGSBackbone to convert it.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. Flax masked LM: no pooler
-        original = loader.load(cls)
+        original = cls.from_preset(src)
     original.save_to_preset(args.dst)
     converted = cls.from_preset(args.dst)
 
     x = fixed_batch(original)
     expected, got = outputs(original, x), outputs(converted, x)
-    diffs = {name: float(np.abs(got[name] - expected[name]).max())
-             for name in expected}
+    diffs = {
+        name: float(np.abs(got[name] - expected[name]).max())
+        for name in expected
+    }
     worst = max(diffs.values())
-    print(f"{args.src} -> {args.dst} ({cls.__name__}, "
-          f"{original.count_params():,} parameters, "
-          f"sequence length {x['token_ids'].shape[-1]})")
+    print(
+        f"{args.src} -> {args.dst} ({cls.__name__}, "
+        f"{original.count_params():,} parameters, "
+        f"sequence length {x['token_ids'].shape[-1]})"
+    )
     for name, diff in diffs.items():
         print(f"  max |converted - original| {name:<16} {diff:.3e}")
     preprocessing = same_preprocessing(original, converted)
     if isinstance(original, keras_bigs.BiGSBackbone):
         pass  # a backbone has no preprocessor
     elif preprocessing is None:
-        print("  no preprocessor: the checkpoint's vocabulary is not the "
-              "bundled tokenizer's (feed token ids)")
+        print(
+            "  no preprocessor: the checkpoint's vocabulary is not the "
+            "bundled tokenizer's (feed token ids)"
+        )
     else:
-        print(f"  preprocessor (tokenizer, vocabulary, length) identical: "
-              f"{preprocessing}")
+        print(
+            f"  preprocessor (tokenizer, vocabulary, length) identical: "
+            f"{preprocessing}"
+        )
     ok = worst <= args.tolerance and preprocessing is not False
     print("OK" if ok else f"FAIL (tolerance {args.tolerance:g})")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"src": args.src, "dst": args.dst,
-                       "task": cls.__name__, "max_abs_diff": diffs,
-                       "tolerance": args.tolerance,
-                       "same_preprocessing": preprocessing, "ok": ok}, f, indent=2)
+            json.dump(
+                {
+                    "src": args.src,
+                    "dst": args.dst,
+                    "task": cls.__name__,
+                    "max_abs_diff": diffs,
+                    "tolerance": args.tolerance,
+                    "same_preprocessing": preprocessing,
+                    "ok": ok,
+                },
+                f,
+                indent=2,
+            )
     return 0 if ok else 1
 
 

@@ -5,7 +5,7 @@ By default it reproduces Table 6 of "Pretraining Without Attention" (BiGS:
 23 layers, hidden 1024, intermediate 3072, state 64; BERT-large: 24 layers,
 hidden 1024, intermediate 4096, 16 heads) side by side with the paper's
 numbers, in the paper's convention (one sequence, forward pass, matmuls and
-FFT convolution only; see `keras_bigs.analysis.table6_flops`). The "train"
+FFT convolution only; see `keras_bigs.performance.table6_flops`). The "train"
 columns count a whole training step: forward + backward (2x forward for
 matmuls), every op, embeddings included, times --batch-size.
 
@@ -29,14 +29,26 @@ import json
 import pathlib
 import sys
 
-from keras_bigs.analysis import PAPER_TABLE_6
-from keras_bigs.analysis import PRESETS
-from keras_bigs.analysis import compare_with_xla
-from keras_bigs.analysis import model_flops
-from keras_bigs.analysis import reproduce_table_6
+import keras
+import keras_hub
 
-CUSTOM_FLAGS = ("layers", "hidden", "intermediate", "state", "heads",
-                "vocab", "bert_layers", "bert_intermediate")
+import keras_bigs
+from keras_bigs.performance import PAPER_TABLE_6
+from keras_bigs.performance import TABLE_6_CONFIGS
+from keras_bigs.performance import compare_with_xla
+from keras_bigs.performance import model_flops
+from keras_bigs.performance import reproduce_table_6
+
+CUSTOM_FLAGS = (
+    "layers",
+    "hidden",
+    "intermediate",
+    "state",
+    "heads",
+    "vocab",
+    "bert_layers",
+    "bert_intermediate",
+)
 
 
 def parse_lengths(text):
@@ -44,56 +56,73 @@ def parse_lengths(text):
         lengths = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--lengths takes comma-separated ints, not {text!r}")
+            f"--lengths takes comma-separated ints, not {text!r}"
+        )
     if not lengths or min(lengths) < 2:
         raise argparse.ArgumentTypeError(
-            f"--lengths must be ints of at least 2, not {text!r}")
+            f"--lengths must be ints of at least 2, not {text!r}"
+        )
     return lengths
 
 
 def configs(args):
     """BiGS and BERT configs: the paper's, or overridden by the flags."""
-    bigs, bert = PRESETS["bigs_paper"], PRESETS["bert_large"]
+    bigs = TABLE_6_CONFIGS["bigs_paper"]
+    bert = TABLE_6_CONFIGS["bert_large"]
     if args.config == "paper":
         return bigs, bert
     hidden = args.hidden or bigs.hidden_dim
     vocab = args.vocab or bigs.vocabulary_size
     bigs = dataclasses.replace(
-        bigs, num_layers=args.layers or bigs.num_layers, hidden_dim=hidden,
+        bigs,
+        num_layers=args.layers or bigs.num_layers,
+        hidden_dim=hidden,
         intermediate_dim=args.intermediate or 3 * hidden,
-        state_dim=args.state or bigs.state_dim, vocabulary_size=vocab)
+        state_dim=args.state or bigs.state_dim,
+        vocabulary_size=vocab,
+    )
     bert = dataclasses.replace(
-        bert, num_layers=args.bert_layers or args.layers or bert.num_layers,
+        bert,
+        num_layers=args.bert_layers or args.layers or bert.num_layers,
         hidden_dim=hidden,
         intermediate_dim=args.bert_intermediate or 4 * hidden,
-        num_heads=args.heads or max(1, hidden // 64), vocabulary_size=vocab)
+        num_heads=args.heads or max(1, hidden // 64),
+        vocabulary_size=vocab,
+    )
     return bigs, bert
 
 
 def build_models(bigs, bert, max_length):
     """A `BiGSBackbone` and a keras-hub `BertBackbone` of these sizes."""
-    import keras_hub
-
-    import keras_bigs
-
     bigs_model = keras_bigs.BiGSBackbone(
-        vocabulary_size=bigs.vocabulary_size, num_layers=bigs.num_layers,
-        hidden_dim=bigs.hidden_dim, intermediate_dim=bigs.intermediate_dim,
-        state_dim=bigs.state_dim, max_sequence_length=max_length,
-        dropout=0.0, kernel_per_channel=bigs.kernel_per_channel)
+        vocabulary_size=bigs.vocabulary_size,
+        num_layers=bigs.num_layers,
+        hidden_dim=bigs.hidden_dim,
+        intermediate_dim=bigs.intermediate_dim,
+        state_dim=bigs.state_dim,
+        max_sequence_length=max_length,
+        dropout=0.0,
+        kernel_per_channel=bigs.kernel_per_channel,
+    )
     bert_model = keras_hub.models.BertBackbone(
-        vocabulary_size=bert.vocabulary_size, num_layers=bert.num_layers,
-        num_heads=bert.num_heads, hidden_dim=bert.hidden_dim,
+        vocabulary_size=bert.vocabulary_size,
+        num_layers=bert.num_layers,
+        num_heads=bert.num_heads,
+        hidden_dim=bert.hidden_dim,
         intermediate_dim=bert.intermediate_dim,
-        max_sequence_length=max_length, dropout=0.0)
+        max_sequence_length=max_length,
+        dropout=0.0,
+    )
     return bigs_model, bert_model
 
 
 def describe(bigs, bert):
-    return (f"BiGS: {bigs.num_layers} layers, hidden {bigs.hidden_dim}, "
-            f"intermediate {bigs.intermediate_dim}, state {bigs.state_dim}"
-            f"\nBERT: {bert.num_layers} layers, hidden {bert.hidden_dim}, "
-            f"intermediate {bert.intermediate_dim}, {bert.num_heads} heads")
+    return (
+        f"BiGS: {bigs.num_layers} layers, hidden {bigs.hidden_dim}, "
+        f"intermediate {bigs.intermediate_dim}, state {bigs.state_dim}"
+        f"\nBERT: {bert.num_layers} layers, hidden {bert.hidden_dim}, "
+        f"intermediate {bert.intermediate_dim}, {bert.num_heads} heads"
+    )
 
 
 def number(value, width=9, fmt=".2e"):
@@ -101,85 +130,126 @@ def number(value, width=9, fmt=".2e"):
 
 
 def print_table(rows, bigs, bert, batch_size, paper):
-    print("FLOPs by sequence length. Table 6 convention: one sequence, "
-          "forward,\nmatmuls + attention products + FFT convolution "
-          f"(2.5 n log2 n per real FFT).\n{describe(bigs, bert)}")
+    print(
+        "FLOPs by sequence length. Table 6 convention: one sequence, "
+        "forward,\nmatmuls + attention products + FFT convolution "
+        f"(2.5 n log2 n per real FFT).\n{describe(bigs, bert)}"
+    )
     if paper:
         print("paper: Table 6 of Wang et al., arXiv:2212.10544")
     train = f"train step x{batch_size} (fwd+bwd, all ops)"
-    header = (f"{'length':>6} | {'ours':>9} {'paper':>9} {'ratio':>6} | "
-              f"{'ours':>9} {'paper':>9} {'ratio':>6} | {'BERT/BiGS':>9} | "
-              f"{'BiGS':>9} {'BERT':>9}")
+    header = (
+        f"{'length':>6} | {'ours':>9} {'paper':>9} {'ratio':>6} | "
+        f"{'ours':>9} {'paper':>9} {'ratio':>6} | {'BERT/BiGS':>9} | "
+        f"{'BiGS':>9} {'BERT':>9}"
+    )
     xla = any("xla_bigs" in row for row in rows)
     if xla:
-        header += (f" | {'XLA BiGS':>9} {'/ours':>6} {'XLA BERT':>9} "
-                   f"{'/ours':>6}")
-    print(f"{'':>6} | {'BiGS, Table 6 convention':^26} | "
-          f"{'BERT, Table 6 convention':^26} | {'':>9} | {train}")
+        header += (
+            f" | {'XLA BiGS':>9} {'/ours':>6} {'XLA BERT':>9} {'/ours':>6}"
+        )
+    print(
+        f"{'':>6} | {'BiGS, Table 6 convention':^26} | "
+        f"{'BERT, Table 6 convention':^26} | {'':>9} | {train}"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
-        line = (f"{row['length']:>6} | {number(row['bigs'])} "
-                f"{number(row['paper_bigs'])} "
-                f"{number(row['bigs_ratio'], 6, '.3f')} | "
-                f"{number(row['bert'])} {number(row['paper_bert'])} "
-                f"{number(row['bert_ratio'], 6, '.3f')} | "
-                f"{number(row['bert_over_bigs'], 9, '.3f')} | "
-                f"{number(row['bigs_train'])} {number(row['bert_train'])}")
+        line = (
+            f"{row['length']:>6} | {number(row['bigs'])} "
+            f"{number(row['paper_bigs'])} "
+            f"{number(row['bigs_ratio'], 6, '.3f')} | "
+            f"{number(row['bert'])} {number(row['paper_bert'])} "
+            f"{number(row['bert_ratio'], 6, '.3f')} | "
+            f"{number(row['bert_over_bigs'], 9, '.3f')} | "
+            f"{number(row['bigs_train'])} {number(row['bert_train'])}"
+        )
         if xla:
             line += " |"
             for name in ("bigs", "bert"):
                 check = row[f"xla_{name}"]
-                line += (f" {number(check['xla']['total'])} "
-                         f"{number(check['xla_over_analytic'], 6, '.3f')}")
+                line += (
+                    f" {number(check['xla']['total'])} "
+                    f"{number(check['xla_over_analytic'], 6, '.3f')}"
+                )
         print(line)
     if xla:
-        print("XLA: its cost analysis of the compiled training step (jax, "
-              "this machine's device).\n/ours divides it by the analytic "
-              "count of the same step: the convolution path\nthe model "
-              "takes at that length, FFTs counted as XLA does. XLA / ours "
-              "by part:")
+        print(
+            "XLA: its cost analysis of the compiled training step (jax, "
+            "this machine's device).\n/ours divides it by the analytic "
+            "count of the same step: the convolution path\nthe model "
+            "takes at that length, FFTs counted as XLA does. XLA / ours "
+            "by part:"
+        )
         for row in rows:
             for name in ("bigs", "bert"):
                 check = row[f"xla_{name}"]
-                fft = ("" if check["fft_ratio"] is None
-                       else f", FFTs {check['fft_ratio']:.4f}")
-                conv = ("" if check["conv_mode"] is None
-                        else f" [{check['conv_mode']} convolution]")
-                print(f"  {row['length']:>6} {name.upper():<4} "
-                      f"{check['xla']['total']:.4e} / "
-                      f"{check['analytic']['total']:.4e}: matmuls "
-                      f"{check['dot_ratio']:.4f}{fft}, the rest "
-                      f"{check['other_ratio']:.3f}{conv}")
+                fft = (
+                    ""
+                    if check["fft_ratio"] is None
+                    else f", FFTs {check['fft_ratio']:.4f}"
+                )
+                conv = (
+                    ""
+                    if check["conv_mode"] is None
+                    else f" [{check['conv_mode']} convolution]"
+                )
+                print(
+                    f"  {row['length']:>6} {name.upper():<4} "
+                    f"{check['xla']['total']:.4e} / "
+                    f"{check['analytic']['total']:.4e}: matmuls "
+                    f"{check['dot_ratio']:.4f}{fft}, the rest "
+                    f"{check['other_ratio']:.3f}{conv}"
+                )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lengths", type=parse_lengths,
-                        default=sorted(PAPER_TABLE_6),
-                        help="comma-separated sequence lengths; default "
-                        "the paper's 128,512,1024,4096")
-    parser.add_argument("--config", choices=("paper", "custom"),
-                        default=None, help="'paper' (default): Table 6's "
-                        "models; 'custom': the size flags (implied by any)")
+    parser.add_argument(
+        "--lengths",
+        type=parse_lengths,
+        default=sorted(PAPER_TABLE_6),
+        help="comma-separated sequence lengths; default "
+        "the paper's 128,512,1024,4096",
+    )
+    parser.add_argument(
+        "--config",
+        choices=("paper", "custom"),
+        default=None,
+        help="'paper' (default): Table 6's "
+        "models; 'custom': the size flags (implied by any)",
+    )
     parser.add_argument("--layers", type=int, help="BiGS (and BERT) layers")
     parser.add_argument("--hidden", type=int, help="hidden size")
-    parser.add_argument("--intermediate", type=int,
-                        help="BiGS intermediate size; default 3 x hidden")
+    parser.add_argument(
+        "--intermediate",
+        type=int,
+        help="BiGS intermediate size; default 3 x hidden",
+    )
     parser.add_argument("--state", type=int, help="SSM state size")
-    parser.add_argument("--heads", type=int,
-                        help="BERT heads; default hidden / 64")
+    parser.add_argument(
+        "--heads", type=int, help="BERT heads; default hidden / 64"
+    )
     parser.add_argument("--vocab", type=int, help="vocabulary size")
-    parser.add_argument("--bert-layers", type=int,
-                        help="BERT layers; default --layers")
-    parser.add_argument("--bert-intermediate", type=int,
-                        help="BERT intermediate size; default 4 x hidden")
-    parser.add_argument("--batch-size", type=int, default=1,
-                        help="sequences per training step (train and XLA "
-                        "columns); default 1")
-    parser.add_argument("--xla", action="store_true",
-                        help="add XLA's count of the compiled step (needs "
-                        "KERAS_BACKEND=jax)")
+    parser.add_argument(
+        "--bert-layers", type=int, help="BERT layers; default --layers"
+    )
+    parser.add_argument(
+        "--bert-intermediate",
+        type=int,
+        help="BERT intermediate size; default 4 x hidden",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=1,
+        help="sequences per training step (train and XLA columns); default 1",
+    )
+    parser.add_argument(
+        "--xla",
+        action="store_true",
+        help="add XLA's count of the compiled step (needs KERAS_BACKEND=jax)",
+    )
     parser.add_argument("--json", help="write all numbers here")
     args = parser.parse_args(argv)
 
@@ -189,13 +259,12 @@ def main(argv=None):
     args.config = args.config or ("custom" if custom else "paper")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
-    if args.xla:
-        import keras
-
-        if keras.backend.backend() != "jax":
-            parser.error("--xla compiles the step with JAX: run with "
-                         "KERAS_BACKEND=jax (this run uses "
-                         f"{keras.backend.backend()})")
+    if args.xla and keras.backend.backend() != "jax":
+        parser.error(
+            "--xla compiles the step with JAX: run with "
+            "KERAS_BACKEND=jax (this run uses "
+            f"{keras.backend.backend()})"
+        )
     bigs, bert = configs(args)
     paper = args.config == "paper"
 
@@ -203,20 +272,19 @@ def main(argv=None):
     for row in rows:
         length = row["length"]
         if not paper:  # Table 6's numbers are for its models only
-            for key in ("paper_bigs", "paper_bert", "bigs_ratio",
-                        "bert_ratio"):
+            for key in ("paper_bigs", "paper_bert", "bigs_ratio", "bert_ratio"):
                 row[key] = None
-        row["bigs_count"] = model_flops(bigs, length,
-                                        args.batch_size).as_dict()
-        row["bert_count"] = model_flops(bert, length,
-                                        args.batch_size).as_dict()
+        row["bigs_count"] = model_flops(bigs, length, args.batch_size).as_dict()
+        row["bert_count"] = model_flops(bert, length, args.batch_size).as_dict()
     if args.xla:
         bigs_model, bert_model = build_models(bigs, bert, max(args.lengths))
         for row in rows:
-            row["xla_bigs"] = compare_with_xla(bigs_model, args.batch_size,
-                                               row["length"])
-            row["xla_bert"] = compare_with_xla(bert_model, args.batch_size,
-                                               row["length"])
+            row["xla_bigs"] = compare_with_xla(
+                bigs_model, args.batch_size, row["length"]
+            )
+            row["xla_bert"] = compare_with_xla(
+                bert_model, args.batch_size, row["length"]
+            )
 
     print_table(rows, bigs, bert, args.batch_size, paper)
     if args.json:

@@ -35,17 +35,29 @@ def load_backbone(model):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="preset name or folder")
-    parser.add_argument("--output", required=True,
-                        help="Figure 3 PNG (heat map, one row per layer)")
-    parser.add_argument("--positions", default="10",
-                        help="largest relative position shown, or 'full' "
-                        "(max_sequence_length - 1); default 10")
-    parser.add_argument("--compare", metavar="OTHER",
-                        help="a second checkpoint for Figure 4")
-    parser.add_argument("--compare-output",
-                        help="Figure 4 PNG; default OUTPUT_compare.png")
-    parser.add_argument("--layers", type=int, nargs="+",
-                        help="layers drawn in Figure 4; default all")
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="Figure 3 PNG (heat map, one row per layer)",
+    )
+    parser.add_argument(
+        "--positions",
+        default="10",
+        help="largest relative position shown, or 'full' "
+        "(max_sequence_length - 1); default 10",
+    )
+    parser.add_argument(
+        "--compare", metavar="OTHER", help="a second checkpoint for Figure 4"
+    )
+    parser.add_argument(
+        "--compare-output", help="Figure 4 PNG; default OUTPUT_compare.png"
+    )
+    parser.add_argument(
+        "--layers",
+        type=int,
+        nargs="+",
+        help="layers drawn in Figure 4; default all",
+    )
     parser.add_argument("--json", help="write the numbers here")
     args = parser.parse_args(argv)
 
@@ -57,48 +69,69 @@ def main(argv=None):
         try:
             positions = int(args.positions)
         except ValueError:
-            parser.error(f"--positions must be an int or 'full', not "
-                         f"{args.positions!r}")
+            parser.error(
+                f"--positions must be an int or 'full', not {args.positions!r}"
+            )
         if not 0 <= positions < full:
-            parser.error(f"--positions must be in 0..{full - 1} (the "
-                         f"model's max_sequence_length is {full})")
+            parser.error(
+                f"--positions must be in 0..{full - 1} (the "
+                f"model's max_sequence_length is {full})"
+            )
     try:
         forward, backward = layer_kernels(backbone, full)
     except ValueError as error:
         parser.error(str(error))
-    offsets, profile = relative_position_profile(forward, backward,
-                                                 positions)
-    plot_kernel_heatmap(offsets, profile, args.output,
-                        title=pathlib.Path(args.model).name)
-    report = {"model": args.model, "positions": offsets.tolist(),
-              "figure3": {"path": args.output,
-                          "min_max_scaled": profile.tolist()}}
-    print(f"wrote {args.output} ({profile.shape[0]} layers, positions "
-          f"{-positions}..{positions})")
+    offsets, profile = relative_position_profile(forward, backward, positions)
+    plot_kernel_heatmap(
+        offsets, profile, args.output, title=pathlib.Path(args.model).name
+    )
+    report = {
+        "model": args.model,
+        "positions": offsets.tolist(),
+        "figure3": {"path": args.output, "min_max_scaled": profile.tolist()},
+    }
+    print(
+        f"wrote {args.output} ({profile.shape[0]} layers, positions "
+        f"{-positions}..{positions})"
+    )
 
     if args.compare:
         other = load_backbone(args.compare)
         length = min(full, other.max_sequence_length)
         compare_output = args.compare_output or str(
             pathlib.Path(args.output).with_name(
-                pathlib.Path(args.output).stem + "_compare.png"))
+                pathlib.Path(args.output).stem + "_compare.png"
+            )
+        )
         all_offsets, ours = relative_position_profile(
-            forward[..., :length], backward[..., :length], length - 1,
-            scale=False)
+            forward[..., :length],
+            backward[..., :length],
+            length - 1,
+            scale=False,
+        )
         try:
             _, theirs = relative_position_profile(
-                *layer_kernels(other, length), length - 1, scale=False)
+                *layer_kernels(other, length), length - 1, scale=False
+            )
             plot_kernel_comparison(
-                all_offsets, [ours, theirs],
-                [pathlib.Path(args.model).name,
-                 pathlib.Path(args.compare).name],
-                compare_output, layers=args.layers)
+                all_offsets,
+                [ours, theirs],
+                [
+                    pathlib.Path(args.model).name,
+                    pathlib.Path(args.compare).name,
+                ],
+                compare_output,
+                layers=args.layers,
+            )
         except ValueError as error:
             parser.error(str(error))
-        report["figure4"] = {"path": compare_output, "other": args.compare,
-                             "positions": all_offsets.tolist(),
-                             "model": ours.tolist(), "other_model":
-                             theirs.tolist()}
+        report["figure4"] = {
+            "path": compare_output,
+            "other": args.compare,
+            "positions": all_offsets.tolist(),
+            "model": ours.tolist(),
+            "other_model": theirs.tolist(),
+        }
         print(f"wrote {compare_output}")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(report))

@@ -11,9 +11,11 @@ class loads (e.g. BiGSClassifier.from_preset("OUT/model", num_classes=2)),
 and OUT/pretrain_results.json holds the loss on a fixed masked batch before
 and after training.
 
-    python tools/pretrain.py --glue-dir ../shared/glue --output-dir runs/mlm --steps 600
+    python tools/pretrain.py --glue-dir ../shared/glue --output-dir runs/mlm \\
+        --steps 600
     python tools/pretrain.py --text "corpus/*.txt" --preset bigs_128_en \\
-        --sequence-length 512 --output-dir runs/mlm512 --strategy tpu --tpu my-tpu
+        --sequence-length 512 --output-dir runs/mlm512 --strategy tpu \\
+        --tpu my-tpu
 """
 
 import argparse
@@ -30,58 +32,88 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1])
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     corpus = parser.add_argument_group("corpus (exactly one)")
     sources = corpus.add_mutually_exclusive_group(required=True)
-    sources.add_argument("--text", nargs="+", metavar="FILE",
-                         help="text files or glob patterns")
+    sources.add_argument(
+        "--text", nargs="+", metavar="FILE", help="text files or glob patterns"
+    )
     sources.add_argument("--glue-dir", help="all GLUE training sentences")
-    sources.add_argument("--tfds", metavar="NAME",
-                         help="TFDS text dataset, e.g. wikipedia/20230601.en")
-    sources.add_argument("--hdf5", nargs="+", metavar="FILE",
-                         help="original BiGS pretraining shards (pre-masked)")
-    corpus.add_argument("--document-separator", default="line",
-                        choices=("line", "blank_line"))
+    sources.add_argument(
+        "--tfds",
+        metavar="NAME",
+        help="TFDS text dataset, e.g. wikipedia/20230601.en",
+    )
+    sources.add_argument(
+        "--hdf5",
+        nargs="+",
+        metavar="FILE",
+        help="original BiGS pretraining shards (pre-masked)",
+    )
+    corpus.add_argument(
+        "--document-separator", default="line", choices=("line", "blank_line")
+    )
     corpus.add_argument("--tfds-split", default="train")
     corpus.add_argument("--tfds-text-key", default="text")
     model = parser.add_argument_group("model")
-    model.add_argument("--preset", help="continue from this preset; default: "
-                       "a small BiGS from scratch")
+    model.add_argument(
+        "--preset",
+        help="continue from this preset; default: a small BiGS from scratch",
+    )
     model.add_argument("--sequence-length", type=int, default=128)
     train = parser.add_argument_group("training")
-    train.add_argument("--batch-size", type=int, default=32,
-                       help="global batch size")
+    train.add_argument(
+        "--batch-size", type=int, default=32, help="global batch size"
+    )
     train.add_argument("--steps", type=int, default=1000)
     train.add_argument("--checkpoint-every", type=int, default=100)
     train.add_argument("--keep-checkpoints", type=int, default=3)
-    train.add_argument("--learning-rate", type=float,
-                       help="peak rate; default 1e-3 from scratch, 1e-4 "
-                       "from a preset")
+    train.add_argument(
+        "--learning-rate",
+        type=float,
+        help="peak rate; default 1e-3 from scratch, 1e-4 from a preset",
+    )
     add_recipe_arguments(train, schedule="cosine", warmup_fraction=0.06)
     add_hardware_arguments(parser)
     parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--verbose", type=int, default=1,
-                        help="Keras progress: 1 bar, 2 a line per period")
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        help="Keras progress: 1 bar, 2 a line per period",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None, callbacks=()):
     args = parse_args(argv)
     run = PretrainRun(
-        output_dir=args.output_dir, text_files=args.text,
-        document_separator=args.document_separator, glue_dir=args.glue_dir,
-        tfds_name=args.tfds, tfds_split=args.tfds_split,
-        tfds_text_key=args.tfds_text_key, hdf5_files=args.hdf5,
-        preset=args.preset, sequence_length=args.sequence_length,
-        batch_size=args.batch_size, steps=args.steps,
+        output_dir=args.output_dir,
+        text_files=args.text,
+        document_separator=args.document_separator,
+        glue_dir=args.glue_dir,
+        tfds_name=args.tfds,
+        tfds_split=args.tfds_split,
+        tfds_text_key=args.tfds_text_key,
+        hdf5_files=args.hdf5,
+        preset=args.preset,
+        sequence_length=args.sequence_length,
+        batch_size=args.batch_size,
+        steps=args.steps,
         checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints,
-        learning_rate=args.learning_rate, schedule=args.schedule,
+        learning_rate=args.learning_rate,
+        schedule=args.schedule,
         warmup_fraction=args.warmup_fraction,
         weight_decay=args.weight_decay,
-        global_clipnorm=args.global_clipnorm, strategy=args.strategy,
-        tpu=args.tpu, mixed_precision=args.mixed_precision, seed=args.seed,
-        verbose=args.verbose)
+        global_clipnorm=args.global_clipnorm,
+        strategy=args.strategy,
+        tpu=args.tpu,
+        mixed_precision=args.mixed_precision,
+        seed=args.seed,
+        verbose=args.verbose,
+    )
     results = pretrain(run, callbacks=callbacks)
     print(json.dumps(results, indent=2))
     return 0

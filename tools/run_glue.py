@@ -1,7 +1,7 @@
 """Fine-tune and evaluate BiGS on a GLUE task.
 
 Trains from a preset (`--preset bigs_512_en`, a folder, an hf:// handle) or,
-without one, a small BiGS from scratch (`SMALL_ARCHITECTURE` in
+without one, a small BiGS from scratch (`small_backbone` in
 keras_bigs/training/small_bigs.py: 2 layers, hidden 128, 64 tokens).
 Evaluates with the task's official metrics on DIR/<Task>/dev.tsv when it
 exists, otherwise on a validation part carved out of train (SST-2 in
@@ -9,7 +9,8 @@ exists, otherwise on a validation part carved out of train (SST-2 in
 preset), OUT/training_log.csv and OUT/tensorboard/; with --export DIR, also
 a SavedModel of the best model for TF Serving (README.md, "Serving").
 
-    python tools/run_glue.py --task sst2 --glue-dir ../shared/glue --output-dir runs/sst2
+    python tools/run_glue.py --task sst2 --glue-dir ../shared/glue \\
+        --output-dir runs/sst2
     python tools/run_glue.py --task rte --glue-dir glue --output-dir runs/rte \\
         --preset bigs_512_en --from-mnli
 """
@@ -20,6 +21,7 @@ import sys
 
 import keras
 
+from keras_bigs.data import DEFAULT_VALIDATION_FRACTION
 from keras_bigs.data import GLUE_TASKS
 from keras_bigs.serving import check_destination
 from keras_bigs.training.command_line import add_hardware_arguments
@@ -33,48 +35,86 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1])
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     data = parser.add_argument_group("data")
     data.add_argument("--task", required=True, choices=sorted(GLUE_TASKS))
     data.add_argument("--glue-dir", help="GLUE folder (CoLA/, SST-2/, ...)")
-    data.add_argument("--tfds", action="store_true",
-                      help="read the task from tensorflow-datasets instead")
+    data.add_argument(
+        "--tfds",
+        action="store_true",
+        help="read the task from tensorflow-datasets instead",
+    )
     data.add_argument("--tfds-data-dir")
-    data.add_argument("--validation-fraction", type=float, default=0.05,
-                      help="share of train held out when there is no dev "
-                      "file (default 0.05)")
+    data.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=DEFAULT_VALIDATION_FRACTION,
+        help="share of train held out when there is no dev "
+        "file (default %(default)s)",
+    )
     model = parser.add_argument_group("model")
-    model.add_argument("--preset", help="registered name, preset folder, "
-                       "original checkpoint folder or hf:// handle; default: "
-                       "a small BiGS from scratch")
-    model.add_argument("--from-mnli", nargs="?", const="", default=None,
-                       metavar="PRESET",
-                       help="start from an MNLI-fine-tuned checkpoint (the "
-                       "paper's convention for RTE, MRPC and STS-B): the "
-                       "one given, or the MNLI counterpart of --preset")
-    model.add_argument("--sequence-length", type=int,
-                       help="default: the preset's (64 from scratch)")
+    model.add_argument(
+        "--preset",
+        help="registered name, preset folder, "
+        "original checkpoint folder or hf:// handle; default: "
+        "a small BiGS from scratch",
+    )
+    model.add_argument(
+        "--from-mnli",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PRESET",
+        help="start from an MNLI-fine-tuned checkpoint (the "
+        "paper's convention for RTE, MRPC and STS-B): the "
+        "one given, or the MNLI counterpart of --preset",
+    )
+    model.add_argument(
+        "--sequence-length",
+        type=int,
+        help="default: the preset's (64 from scratch)",
+    )
+    model.add_argument(
+        "--reinitialize-head",
+        action="store_true",
+        help="start a new classification head even when the preset has "
+        "one of the task's size (always so with --from-mnli, except for "
+        "MNLI itself); needed when its size differs",
+    )
     model.add_argument("--dropout", type=float, default=0.1)
     train = parser.add_argument_group("training")
-    train.add_argument("--batch-size", type=int, default=32,
-                       help="global batch size")
-    train.add_argument("--epochs", type=int,
-                       help="default 3 from a preset, 1 from scratch")
-    train.add_argument("--max-steps", type=int,
-                       help="stop after this many steps")
-    train.add_argument("--learning-rate", type=float,
-                       help="peak rate; default 2e-5 from a preset, 1e-3 "
-                       "from scratch")
+    train.add_argument(
+        "--batch-size", type=int, default=32, help="global batch size"
+    )
+    train.add_argument(
+        "--epochs", type=int, help="default 3 from a preset, 1 from scratch"
+    )
+    train.add_argument(
+        "--max-steps", type=int, help="stop after this many steps"
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=float,
+        help="peak rate; default 2e-5 from a preset, 1e-3 from scratch",
+    )
     add_recipe_arguments(train, schedule="linear", warmup_fraction=0.1)
     add_hardware_arguments(parser)
     parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--export", metavar="DIR",
-                        help="finally export the best model as a SavedModel "
-                        "for TF Serving to DIR (empty or absent; e.g. "
-                        "exports/sst2/1); needs KERAS_BACKEND jax or "
-                        "tensorflow")
-    parser.add_argument("--verbose", type=int, default=1,
-                        help="Keras progress: 1 bar, 2 a line per epoch")
+    parser.add_argument(
+        "--export",
+        metavar="DIR",
+        help="finally export the best model as a SavedModel "
+        "for TF Serving to DIR (empty or absent; e.g. "
+        "exports/sst2/1); needs KERAS_BACKEND jax or "
+        "tensorflow",
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        help="Keras progress: 1 bar, 2 a line per epoch",
+    )
     args = parser.parse_args(argv)
     if not args.tfds and not args.glue_dir:
         parser.error("pass --glue-dir DIR, or --tfds")
@@ -85,9 +125,11 @@ def parse_args(argv=None):
             parser.error(str(error))
         backend = keras.backend.backend()
         if backend not in ("jax", "tensorflow"):
-            parser.error(f"--export needs KERAS_BACKEND=jax or tensorflow "
-                         f"(this run uses {backend}); or export the saved "
-                         "best_model later with tools/export_saved_model.py")
+            parser.error(
+                f"--export needs KERAS_BACKEND=jax or tensorflow "
+                f"(this run uses {backend}); or export the saved "
+                "best_model later with tools/export_saved_model.py"
+            )
     if args.from_mnli == "":
         if args.preset is None:
             parser.error("--from-mnli without a preset needs --preset")
@@ -98,19 +140,32 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     run = GlueRun(
-        task=args.task, glue_dir=args.glue_dir, output_dir=args.output_dir,
-        preset=args.preset, from_mnli=args.from_mnli, use_tfds=args.tfds,
+        task=args.task,
+        glue_dir=args.glue_dir,
+        output_dir=args.output_dir,
+        preset=args.preset,
+        from_mnli=args.from_mnli,
+        reinitialize_head=args.reinitialize_head,
+        use_tfds=args.tfds,
         tfds_data_dir=args.tfds_data_dir,
-        sequence_length=args.sequence_length, batch_size=args.batch_size,
-        epochs=args.epochs, max_steps=args.max_steps,
-        learning_rate=args.learning_rate, schedule=args.schedule,
+        sequence_length=args.sequence_length,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.learning_rate,
+        schedule=args.schedule,
         warmup_fraction=args.warmup_fraction,
         weight_decay=args.weight_decay,
-        global_clipnorm=args.global_clipnorm, dropout=args.dropout,
-        strategy=args.strategy, tpu=args.tpu,
+        global_clipnorm=args.global_clipnorm,
+        dropout=args.dropout,
+        strategy=args.strategy,
+        tpu=args.tpu,
         mixed_precision=args.mixed_precision,
-        validation_fraction=args.validation_fraction, seed=args.seed,
-        verbose=args.verbose, export_dir=args.export)
+        validation_fraction=args.validation_fraction,
+        seed=args.seed,
+        verbose=args.verbose,
+        export_dir=args.export,
+    )
     results = finetune_glue(run)
     print(json.dumps(results, indent=2))
     return 0

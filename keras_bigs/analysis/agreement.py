@@ -22,8 +22,11 @@ import numpy as np
 
 from keras_bigs.analysis.prediction import preprocessor_detached
 
-AGREEMENT_PROBES_PATH = (pathlib.Path(__file__).resolve().parent.parent
-                         / "assets" / "agreement_probes.tsv")
+AGREEMENT_PROBES_PATH = (
+    pathlib.Path(__file__).resolve().parent.parent
+    / "assets"
+    / "agreement_probes.tsv"
+)
 PROBE_COLUMNS = ("phenomenon", "sentence", "correct", "incorrect")
 MASK = "[MASK]"
 
@@ -44,14 +47,22 @@ class ProbeItem:
 
 # (singular, plural) nouns; every form is one wordpiece of BERT's uncased
 # vocabulary, so the probes work with the published models' tokenizer.
-_SUBJECTS = (("author", "authors"), ("teacher", "teachers"),
-             ("pilot", "pilots"), ("doctor", "doctors"),
-             ("farmer", "farmers"), ("senator", "senators"))
+_SUBJECTS = (
+    ("author", "authors"),
+    ("teacher", "teachers"),
+    ("pilot", "pilots"),
+    ("doctor", "doctors"),
+    ("farmer", "farmers"),
+    ("senator", "senators"),
+)
 _ATTRACTORS = (("book", "books"), ("guard", "guards"))
 _SECOND_ATTRACTORS = (("village", "villages"), ("manager", "managers"))
 # (singular, plural) verb under the mask, and what follows it.
-_VERBS = ((("is", "are"), "here ."), (("was", "were"), "late ."),
-          (("has", "have"), "left ."))
+_VERBS = (
+    (("is", "are"), "here ."),
+    (("was", "were"), "late ."),
+    (("has", "have"), "left ."),
+)
 # The relative clause's own verb agrees with its own subject.
 _EMBEDDED_VERB = ("likes", "like")
 
@@ -78,50 +89,84 @@ def generate_agreement_probes():
     from keras_bigs.analysis import generate_agreement_probes
 
     items = generate_agreement_probes()
-    items[0].sentence, items[0].correct  # "the author [MASK] here .", "is"
+    items[0].sentence, items[0].correct  # ("the author [MASK] here .", "is")
     ```
     """
     items = []
 
     def add(phenomenon, subject_phrase, number, verbs, rest):
         correct, incorrect = verbs[number], verbs[1 - number]
-        items.append(ProbeItem(phenomenon,
-                               f"{subject_phrase} {MASK} {rest}",
-                               correct, incorrect))
+        items.append(
+            ProbeItem(
+                phenomenon,
+                f"{subject_phrase} {MASK} {rest}",
+                correct,
+                incorrect,
+            )
+        )
 
     for (verbs, rest), subject, number in itertools.product(
-            _VERBS, _SUBJECTS, (0, 1)):
+        _VERBS, _SUBJECTS, (0, 1)
+    ):
         other = 1 - number  # Attractors have the other number.
         head = f"the {subject[number]}"
         add("simple", head, number, verbs, rest)
         for first in _ATTRACTORS:
-            add("pp_1_attractor", f"{head} of the {first[other]}", number,
-                verbs, rest)
-            add("rc_1_attractor",
+            add(
+                "pp_1_attractor",
+                f"{head} of the {first[other]}",
+                number,
+                verbs,
+                rest,
+            )
+            add(
+                "rc_1_attractor",
                 f"{head} that the {first[other]} {_EMBEDDED_VERB[other]}",
-                number, verbs, rest)
+                number,
+                verbs,
+                rest,
+            )
             for second in _SECOND_ATTRACTORS:
-                add("pp_2_attractors",
-                    f"{head} of the {first[other]} near the "
-                    f"{second[other]}", number, verbs, rest)
-                add("rc_2_attractors",
+                add(
+                    "pp_2_attractors",
+                    f"{head} of the {first[other]} near the {second[other]}",
+                    number,
+                    verbs,
+                    rest,
+                )
+                add(
+                    "rc_2_attractors",
                     f"{head} that the {first[other]} near the "
                     f"{second[other]} {_EMBEDDED_VERB[other]}",
-                    number, verbs, rest)
-    order = ("simple", "pp_1_attractor", "pp_2_attractors",
-             "rc_1_attractor", "rc_2_attractors")
+                    number,
+                    verbs,
+                    rest,
+                )
+    order = (
+        "simple",
+        "pp_1_attractor",
+        "pp_2_attractors",
+        "rc_1_attractor",
+        "rc_2_attractors",
+    )
     return sorted(items, key=lambda item: order.index(item.phenomenon))
 
 
 def format_probe_tsv(items):
     """The TSV text of `items` (header first, `\\n` line ends)."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n",
-                        quoting=csv.QUOTE_NONE, escapechar=None)
+    writer = csv.writer(
+        out,
+        delimiter="\t",
+        lineterminator="\n",
+        quoting=csv.QUOTE_NONE,
+        escapechar=None,
+    )
     writer.writerow(PROBE_COLUMNS)
     for item in items:
-        writer.writerow([item.phenomenon, item.sentence, item.correct,
-                         item.incorrect])
+        writer.writerow(
+            [item.phenomenon, item.sentence, item.correct, item.incorrect]
+        )
     return out.getvalue()
 
 
@@ -158,7 +203,8 @@ def read_probe_tsv(path=None):
         raise ValueError(
             f"{path}: the first line must be the header "
             f"{chr(9).join(PROBE_COLUMNS)!r} (tab-separated); found "
-            f"{lines[0] if lines else 'an empty file'!r}.")
+            f"{lines[0] if lines else 'an empty file'!r}."
+        )
     items = []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -167,17 +213,23 @@ def read_probe_tsv(path=None):
         if len(fields) != len(PROBE_COLUMNS):
             raise ValueError(
                 f"{path}, line {number}: expected {len(PROBE_COLUMNS)} "
-                f"tab-separated columns, found {len(fields)}.")
+                f"tab-separated columns, found {len(fields)}."
+            )
         item = ProbeItem(*(f.strip() for f in fields), line=number)
         if item.sentence.count(MASK) != 1:
             raise ValueError(
                 f"{path}, line {number}: the sentence must contain exactly "
-                f"one {MASK}; it has {item.sentence.count(MASK)}.")
-        if not item.correct or not item.incorrect or (
-                item.correct == item.incorrect):
+                f"one {MASK}; it has {item.sentence.count(MASK)}."
+            )
+        if (
+            not item.correct
+            or not item.incorrect
+            or (item.correct == item.incorrect)
+        ):
             raise ValueError(
                 f"{path}, line {number}: needs two different, non-empty "
-                "candidates.")
+                "candidates."
+            )
         items.append(item)
     if not items:
         raise ValueError(f"{path} has no items.")
@@ -208,7 +260,8 @@ def candidate_token_ids(items, tokenizer):
                     f"Probe item on line {item.line} ({item.sentence!r}): "
                     f"candidate {word!r} is not a single wordpiece of the "
                     f"tokenizer's vocabulary (it tokenizes to "
-                    f"{[tokenizer.id_to_token(i) for i in pieces]}).")
+                    f"{[tokenizer.id_to_token(i) for i in pieces]})."
+                )
             pair.append(pieces[0])
         ids.append(pair)
     return np.asarray(ids, dtype="int32")
@@ -221,8 +274,9 @@ def probe_inputs(items, tokenizer, sequence_length):
     Pad to the length the model was trained at: BiGS's outputs depend on
     the padded length.
     """
-    cls_id, sep_id, pad_id, mask_id = (tokenizer.token_to_id(t) for t in
-                                       ("[CLS]", "[SEP]", "[PAD]", MASK))
+    cls_id, sep_id, pad_id, mask_id = (
+        tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]", MASK)
+    )
     n = len(items)
     token_ids = np.full((n, sequence_length), pad_id, dtype="int32")
     padding_mask = np.zeros((n, sequence_length), dtype="int32")
@@ -232,14 +286,17 @@ def probe_inputs(items, tokenizer, sequence_length):
         if len(ids) > sequence_length:
             raise ValueError(
                 f"Probe item on line {item.line} is {len(ids)} tokens long; "
-                f"the model reads at most {sequence_length}.")
-        token_ids[row, :len(ids)] = ids
-        padding_mask[row, :len(ids)] = 1
+                f"the model reads at most {sequence_length}."
+            )
+        token_ids[row, : len(ids)] = ids
+        padding_mask[row, : len(ids)] = 1
         positions[row, 0] = ids.index(mask_id)
-    return {"token_ids": token_ids,
-            "segment_ids": np.zeros_like(token_ids),
-            "padding_mask": padding_mask,
-            "mask_positions": positions}
+    return {
+        "token_ids": token_ids,
+        "segment_ids": np.zeros_like(token_ids),
+        "padding_mask": padding_mask,
+        "mask_positions": positions,
+    }
 
 
 def score_candidates(masked_lm, inputs, candidate_ids, batch_size=32):
@@ -276,14 +333,19 @@ def probe_accuracy(items, scores):
     for item, ok in zip(items, right):
         groups.setdefault(item.phenomenon, []).append(bool(ok))
     groups["all"] = right.tolist()
-    return {name: {"accuracy": float(np.mean(values)),
-                   "correct": int(np.sum(values)),
-                   "count": len(values)}
-            for name, values in groups.items()}
+    return {
+        name: {
+            "accuracy": float(np.mean(values)),
+            "correct": int(np.sum(values)),
+            "count": len(values),
+        }
+        for name, values in groups.items()
+    }
 
 
-def run_agreement_probes(masked_lm, items=None, tokenizer=None,
-                         sequence_length=None, batch_size=32):
+def run_agreement_probes(
+    masked_lm, items=None, tokenizer=None, sequence_length=None, batch_size=32
+):
     """Score probe items with a masked LM.
 
     Args:
@@ -314,14 +376,16 @@ def run_agreement_probes(masked_lm, items=None, tokenizer=None,
         if masked_lm.preprocessor is None:
             raise ValueError(
                 "The masked LM has no preprocessor: pass the tokenizer of "
-                "its vocabulary.")
+                "its vocabulary."
+            )
         tokenizer = masked_lm.preprocessor.tokenizer
     size = tokenizer.vocabulary_size()
     if size > masked_lm.backbone.vocabulary_size:
         raise ValueError(
             f"The tokenizer has {size} tokens but the model only "
             f"{masked_lm.backbone.vocabulary_size}: pass the model's "
-            "vocabulary.")
+            "vocabulary."
+        )
     if sequence_length is None:
         sequence_length = masked_lm.backbone.max_sequence_length
     candidates = candidate_token_ids(items, tokenizer)

@@ -22,13 +22,17 @@ from keras_bigs.layers.bigs_block import BiGSBlock
 
 def _ssm_blocks(backbone):
     blocks = list(getattr(backbone, "bigs_layers", []))
-    bad = [b.name for b in blocks
-           if not isinstance(b, BiGSBlock) or b.routing != "ssm"]
+    bad = [
+        b.name
+        for b in blocks
+        if not isinstance(b, BiGSBlock) or b.routing != "ssm"
+    ]
     if not blocks or bad:
         raise ValueError(
             "Kernel analysis needs a BiGS backbone with SSM routing "
             "(block_type='gated', routing='ssm'); this one has no SSM in "
-            f"the layers {bad or 'at all'}.")
+            f"the layers {bad or 'at all'}."
+        )
     return blocks
 
 
@@ -53,7 +57,8 @@ def layer_kernels(backbone, length):
     backbone = keras_bigs.BiGSBackbone(
         vocabulary_size=100, num_layers=2, hidden_dim=8,
         intermediate_dim=16, state_dim=4, max_sequence_length=32)
-    forward, backward = layer_kernels(backbone, 32)  # (2, 32) each
+    forward, backward = layer_kernels(backbone, 32)
+    forward.shape, backward.shape  # ((2, 32), (2, 32))
     ```
     """
     length = int(length)
@@ -62,9 +67,12 @@ def layer_kernels(backbone, length):
     blocks = _ssm_blocks(backbone)
 
     def stack(name):
-        return np.stack([
-            ops.convert_to_numpy(getattr(b, name).kernel(length))
-            for b in blocks]).astype("float32")
+        return np.stack(
+            [
+                ops.convert_to_numpy(getattr(b, name).kernel(length))
+                for b in blocks
+            ]
+        ).astype("float32")
 
     return stack("fs4"), stack("bs4")
 
@@ -75,8 +83,7 @@ def min_max_scale(values, axis=-1):
     low = values.min(axis=axis, keepdims=True)
     span = values.max(axis=axis, keepdims=True) - low
     # A constant row has no contrast to show (and would divide by zero).
-    return np.where(span > 0, (values - low) / np.where(span > 0, span, 1),
-                    0.0)
+    return np.where(span > 0, (values - low) / np.where(span > 0, span, 1), 0.0)
 
 
 def relative_position_profile(forward, backward, positions, scale=True):
@@ -105,7 +112,8 @@ def relative_position_profile(forward, backward, positions, scale=True):
     backward = np.array([[3.0, 2.0, 1.0]])
     offsets, profile = relative_position_profile(forward, backward, 2,
                                                  scale=False)
-    # offsets [-2 -1 0 1 2], profile [[0.25 0.5 2. 2. 1.]]
+    offsets  # [-2, -1, 0, 1, 2]
+    profile  # [[0.25, 0.5, 2.0, 2.0, 1.0]]
     ```
     """
     forward = np.abs(np.asarray(forward, dtype=np.float64))
@@ -114,7 +122,8 @@ def relative_position_profile(forward, backward, positions, scale=True):
         raise ValueError(
             "Expected forward and backward kernels of the same shape "
             "(num_layers, length) or (num_layers, channels, length); "
-            f"received {forward.shape} and {backward.shape}.")
+            f"received {forward.shape} and {backward.shape}."
+        )
     if forward.ndim == 3:  # One kernel per channel: their mean magnitude.
         forward, backward = forward.mean(axis=1), backward.mean(axis=1)
     length = forward.shape[-1]
@@ -122,13 +131,17 @@ def relative_position_profile(forward, backward, positions, scale=True):
     if not 0 <= positions < length:
         raise ValueError(
             f"`positions={positions}` needs kernels of at least "
-            f"{positions + 1} taps; these have {length}.")
+            f"{positions + 1} taps; these have {length}."
+        )
     centre = (forward[:, :1] + backward[:, :1]) / 2
-    profile = np.concatenate([
-        forward[:, positions:0:-1],  # offsets -positions..-1
-        centre,
-        backward[:, 1:positions + 1],  # offsets 1..positions
-    ], axis=1)
+    profile = np.concatenate(
+        [
+            forward[:, positions:0:-1],  # offsets -positions..-1
+            centre,
+            backward[:, 1 : positions + 1],  # offsets 1..positions
+        ],
+        axis=1,
+    )
     if scale:
         profile = min_max_scale(profile, axis=1)
     return np.arange(-positions, positions + 1), profile
@@ -146,26 +159,40 @@ def plot_kernel_heatmap(offsets, profile, path, title=None):
 
     Example:
     ```python
+    import os
+    import tempfile
+    import numpy as np
     from keras_bigs.analysis import plot_kernel_heatmap
+    from keras_bigs.analysis import relative_position_profile
 
-    plot_kernel_heatmap(offsets, profile, "kernels.png")
+    rng = np.random.default_rng(0)
+    offsets, profile = relative_position_profile(
+        rng.random((2, 16)), rng.random((2, 16)), 10)
+    path = os.path.join(tempfile.mkdtemp(), "kernels.png")
+    plot_kernel_heatmap(offsets, profile, path)
+    os.path.getsize(path) > 0  # True
     ```
     """
     plt = pyplot()
     num_layers = profile.shape[0]
     figure, axis = plt.subplots(
-        figsize=(max(4.0, 0.35 * len(offsets) + 1.5),
-                 max(2.0, 0.35 * num_layers + 1.2)))
-    image = axis.imshow(profile, aspect="auto", cmap="viridis",
-                        interpolation="nearest")
+        figsize=(
+            max(4.0, 0.35 * len(offsets) + 1.5),
+            max(2.0, 0.35 * num_layers + 1.2),
+        )
+    )
+    image = axis.imshow(
+        profile, aspect="auto", cmap="viridis", interpolation="nearest"
+    )
     # Label at most ~21 ticks so long views stay readable.
     step = max(1, len(offsets) // 21)
     ticks = np.arange(0, len(offsets), step)
     axis.set_xticks(ticks, [str(offsets[i]) for i in ticks])
-    axis.set_yticks(np.arange(num_layers),
-                    [str(i) for i in range(num_layers)])
-    axis.set_xlabel("relative position (← earlier tokens: forward SSM | "
-                    "later tokens: backward SSM →)")
+    axis.set_yticks(np.arange(num_layers), [str(i) for i in range(num_layers)])
+    axis.set_xlabel(
+        "relative position (← earlier tokens: forward SSM | "
+        "later tokens: backward SSM →)"
+    )
     axis.set_ylabel("layer")
     figure.colorbar(image, ax=axis, label="|kernel|, min-max scaled")
     if title:
@@ -185,10 +212,21 @@ def plot_kernel_comparison(offsets, profiles, labels, path, layers=None):
 
     Example:
     ```python
+    import os
+    import tempfile
+    import numpy as np
     from keras_bigs.analysis import plot_kernel_comparison
+    from keras_bigs.analysis import relative_position_profile
 
+    rng = np.random.default_rng(0)
+    offsets, before = relative_position_profile(
+        rng.random((2, 16)), rng.random((2, 16)), 10)
+    _, after = relative_position_profile(
+        rng.random((2, 16)), rng.random((2, 16)), 10)
+    path = os.path.join(tempfile.mkdtemp(), "compare.png")
     plot_kernel_comparison(offsets, [before, after],
-                           ["pretrained", "fine-tuned"], "compare.png")
+                           ["pretrained", "fine-tuned"], path)
+    os.path.getsize(path) > 0  # True
     ```
     """
     plt = pyplot()
@@ -197,13 +235,19 @@ def plot_kernel_comparison(offsets, profiles, labels, path, layers=None):
         raise ValueError(
             "The checkpoints' profiles differ in shape "
             f"{sorted(shapes)}: compare models with the same number of "
-            "layers, over the same positions.")
+            "layers, over the same positions."
+        )
     num_layers = profiles[0].shape[0]
     layers = list(range(num_layers)) if layers is None else list(layers)
     if any(not 0 <= i < num_layers for i in layers):
         raise ValueError(f"layers {layers} out of range 0..{num_layers - 1}.")
-    figure, axes = plt.subplots(len(layers), 1, squeeze=False, sharex=True,
-                                figsize=(8, 1.8 * len(layers) + 0.6))
+    figure, axes = plt.subplots(
+        len(layers),
+        1,
+        squeeze=False,
+        sharex=True,
+        figsize=(8, 1.8 * len(layers) + 0.6),
+    )
     for axis, layer in zip(axes[:, 0], layers):
         for profile, label in zip(profiles, labels):
             axis.plot(offsets, profile[layer], label=label, linewidth=1)

@@ -13,7 +13,7 @@ import numpy as np
 from keras_bigs.analysis.plotting import pyplot
 from keras_bigs.analysis.plotting import save_figure
 from keras_bigs.analysis.prediction import preprocessor_detached
-from keras_bigs.data.glue import get_glue_task
+from keras_bigs.data import get_glue_task
 from keras_bigs.training.metrics import METRICS
 from keras_bigs.training.metrics import compute_metrics
 
@@ -34,9 +34,9 @@ def bin_edges(lengths, bins=DEFAULT_NUM_BINS):
 
     Example:
     ```python
-    from keras_bigs.analysis import bin_edges
+    from keras_bigs.analysis.length import bin_edges
 
-    bin_edges([5, 9, 12, 30], 2)           # [5, 12, 30]
+    bin_edges([5, 9, 12, 30], 2)  # [5, 11, 30] (the median 10.5, rounded up)
     bin_edges([5, 9, 12, 30], [0, 16, 64])  # [0, 16, 64]
     ```
     """
@@ -57,13 +57,15 @@ def bin_edges(lengths, bins=DEFAULT_NUM_BINS):
     if len(edges) < 2 or np.any(np.diff(edges) <= 0):
         raise ValueError(
             "Bin edges must be at least two strictly increasing numbers; "
-            f"received {list(bins)}.")
+            f"received {list(bins)}."
+        )
     outside = lengths[(lengths < edges[0]) | (lengths > edges[-1])]
     if outside.size:
         raise ValueError(
             f"Bin edges {edges.tolist()} leave out {outside.size} "
             f"example(s) of length {sorted(set(outside.tolist()))[:10]}: "
-            f"the edges must span {lengths.min()}..{lengths.max()}.")
+            f"the edges must span {lengths.min()}..{lengths.max()}."
+        )
     return edges
 
 
@@ -72,7 +74,7 @@ def assign_bins(lengths, edges):
 
     Example:
     ```python
-    from keras_bigs.analysis import assign_bins
+    from keras_bigs.analysis.length import assign_bins
 
     assign_bins([0, 15, 16, 64], [0, 16, 64])  # [0, 0, 1, 1]
     ```
@@ -84,7 +86,8 @@ def assign_bins(lengths, edges):
     index = np.where(lengths == edges[-1], len(edges) - 2, index)
     if np.any((index < 0) | (index > len(edges) - 2)):
         raise ValueError(
-            f"Lengths outside the bin edges {np.asarray(edges).tolist()}.")
+            f"Lengths outside the bin edges {np.asarray(edges).tolist()}."
+        )
     return index
 
 
@@ -97,8 +100,9 @@ def _metric_names(metric_names):
     return list(metric_names)
 
 
-def metrics_by_length(metric_names, predictions, labels, lengths,
-                      bins=DEFAULT_NUM_BINS):
+def metrics_by_length(
+    metric_names, predictions, labels, lengths, bins=DEFAULT_NUM_BINS
+):
     """GLUE metrics per length bin.
 
     Args:
@@ -120,8 +124,8 @@ def metrics_by_length(metric_names, predictions, labels, lengths,
 
     rows = metrics_by_length("rte", [0, 1, 1, 0], [0, 1, 0, 0],
                              [10, 20, 30, 40], bins=[0, 25, 40])
-    # [{"low": 0, "high": 25, "count": 2, "accuracy": 1.0},
-    #  {"low": 25, "high": 40, "count": 2, "accuracy": 0.5}]
+    rows[0]  # {"low": 0, "high": 25, "count": 2, "accuracy": 1.0}
+    rows[1]  # {"low": 25, "high": 40, "count": 2, "accuracy": 0.5}
     ```
     """
     predictions = np.asarray(predictions)
@@ -130,18 +134,23 @@ def metrics_by_length(metric_names, predictions, labels, lengths,
     if not len(predictions) == len(labels) == len(lengths):
         raise ValueError(
             f"Got {len(predictions)} predictions, {len(labels)} labels and "
-            f"{len(lengths)} lengths; they must match one to one.")
+            f"{len(lengths)} lengths; they must match one to one."
+        )
     edges = bin_edges(lengths, bins)
     index = assign_bins(lengths, edges)
     names = _metric_names(metric_names)
     rows = []
     for i in range(len(edges) - 1):
         selected = index == i
-        row = {"low": int(edges[i]), "high": int(edges[i + 1]),
-               "count": int(selected.sum())}
+        row = {
+            "low": int(edges[i]),
+            "high": int(edges[i + 1]),
+            "count": int(selected.sum()),
+        }
         if selected.any():
-            row.update(compute_metrics(names, predictions[selected],
-                                       labels[selected]))
+            row.update(
+                compute_metrics(names, predictions[selected], labels[selected])
+            )
         else:
             row.update({name: None for name in names})
         rows.append(row)
@@ -161,17 +170,28 @@ def classifier_predictions(classifier, dataset):
 
     Example:
     ```python
+    import keras_bigs
+    from keras_bigs.analysis import classifier_predictions
     from keras_bigs.data import glue_dataset
 
+    backbone = keras_bigs.BiGSBackbone(
+        vocabulary_size=30522, num_layers=1, hidden_dim=16,
+        intermediate_dim=32, state_dim=4, max_sequence_length=32)
+    classifier = keras_bigs.BiGSClassifier(
+        backbone, num_classes=2,
+        preprocessor=keras_bigs.BiGSTextClassifierPreprocessor(
+            keras_bigs.BiGSTokenizer(), sequence_length=32))
     dev = glue_dataset("rte", "../shared/glue", "dev")
     predictions, labels, lengths = classifier_predictions(classifier, dev)
+    predictions.shape, labels.shape, lengths.shape  # (277, 2), (277,), (277,)
     ```
     """
     preprocessor = classifier.preprocessor
     if preprocessor is None:
         raise ValueError(
             "The classifier has no preprocessor: lengths are measured on "
-            "the packed text, so load it with its preprocessor.")
+            "the packed text, so load it with its preprocessor."
+        )
     # Tokenised once: the lengths and the model read the same packing.
     # (With `y`, keras-hub preprocessors return `(x, y)` packed as a
     # task's data pipeline does.)
@@ -181,10 +201,14 @@ def classifier_predictions(classifier, dataset):
         lengths.append(np.asarray(x["padding_mask"]).astype(bool).sum(-1))
         labels.append(np.asarray(y))
     with preprocessor_detached(classifier):
-        predictions = classifier.predict(features.map(lambda x, y: x),
-                                         verbose=0)
-    return (np.asarray(predictions), np.concatenate(labels),
-            np.concatenate(lengths))
+        predictions = classifier.predict(
+            features.map(lambda x, y: x), verbose=0
+        )
+    return (
+        np.asarray(predictions),
+        np.concatenate(labels),
+        np.concatenate(lengths),
+    )
 
 
 def plot_metric_by_length(rows, metric, path, title=None):
@@ -198,19 +222,30 @@ def plot_metric_by_length(rows, metric, path, title=None):
 
     Example:
     ```python
-    plot_metric_by_length(rows, "accuracy", "by_length.png")
+    import os
+    import tempfile
+    from keras_bigs.analysis import metrics_by_length
+    from keras_bigs.analysis import plot_metric_by_length
+
+    rows = metrics_by_length("rte", [0, 1, 1, 0], [0, 1, 0, 0],
+                             [10, 20, 30, 40], bins=[0, 25, 40])
+    path = os.path.join(tempfile.mkdtemp(), "by_length.png")
+    plot_metric_by_length(rows, "accuracy", path)
+    os.path.getsize(path) > 0  # True
     ```
     """
     if rows and metric not in rows[0]:
-        raise ValueError(f"No metric {metric!r} in the rows; they have "
-                         f"{sorted(rows[0])}.")
+        raise ValueError(
+            f"No metric {metric!r} in the rows; they have {sorted(rows[0])}."
+        )
     plt = pyplot()
     last = len(rows) - 1
-    labels = [f"[{r['low']}, {r['high']}{']' if i == last else ')'}\n"
-              f"n={r['count']}" for i, r in enumerate(rows)]
+    labels = [
+        f"[{r['low']}, {r['high']}{']' if i == last else ')'}\nn={r['count']}"
+        for i, r in enumerate(rows)
+    ]
     values = [np.nan if r[metric] is None else r[metric] for r in rows]
-    figure, axis = plt.subplots(figsize=(max(4.0, 0.9 * len(rows) + 1.5),
-                                         3.2))
+    figure, axis = plt.subplots(figsize=(max(4.0, 0.9 * len(rows) + 1.5), 3.2))
     axis.bar(labels, values, color="tab:blue")
     axis.set_xlabel("input length (tokens)")
     axis.set_ylabel(metric)

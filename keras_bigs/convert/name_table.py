@@ -7,6 +7,7 @@ parameters' place (`fs4/A_re` vs `fs4.kernel.A_re`) and dense layout
 (PyTorch `Linear.weight` is `(out, in)`, so it is transposed).
 """
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -15,10 +16,18 @@ from keras_bigs.convert.readers import CheckpointError
 
 SEPARATOR = {"flax": "/", "torch": "."}
 LEAF = {
-    "flax": {"kernel": "kernel", "bias": "bias", "scale": "scale",
-             "embedding": "embedding"},
-    "torch": {"kernel": "weight", "bias": "bias", "scale": "weight",
-              "embedding": "weight"},
+    "flax": {
+        "kernel": "kernel",
+        "bias": "bias",
+        "scale": "scale",
+        "embedding": "embedding",
+    },
+    "torch": {
+        "kernel": "weight",
+        "bias": "bias",
+        "scale": "weight",
+        "embedding": "weight",
+    },
 }
 SSM_PARAMETERS = ("A_re", "A_im", "C", "log_step")
 # Buffers the PyTorch port saves that are not weights.
@@ -77,14 +86,22 @@ def backbone_table(backbone, origin):
         embedding(
             backbone.segment_embedding.embeddings, "token_type_embeddings"
         ),
-        *layer_norm(backbone.embeddings_layer_norm,
-                    name("embeddings", "LayerNorm")),
+        *layer_norm(
+            backbone.embeddings_layer_norm, name("embeddings", "LayerNorm")
+        ),
     ]
     for i, block in enumerate(backbone.bigs_layers):
         path = name("encoder", "layer", str(i))
         table += layer_norm(block.layer_norm, name(path, "LayerNorm"))
-        for sub in ("dv", "du_forward", "du_backward", "duc_forward",
-                    "duc_backward", "dol", "do"):
+        for sub in (
+            "dv",
+            "du_forward",
+            "du_backward",
+            "duc_forward",
+            "duc_backward",
+            "dol",
+            "do",
+        ):
             table += dense(getattr(block, sub), name(path, sub))
         table += ssm(block.fs4, name(path, "fs4"))
         table += ssm(block.bs4, name(path, "bs4"))
@@ -99,31 +116,81 @@ def dense_head_table(dense, name, origin):
     """Entries of a dense head stored as `name` (e.g. `classifier`)."""
     sep, leaf = SEPARATOR[origin], LEAF[origin]
     return [
-        Entry(dense.kernel, f"{name}{sep}{leaf['kernel']}",
-              transpose=origin == "torch"),
+        Entry(
+            dense.kernel,
+            f"{name}{sep}{leaf['kernel']}",
+            transpose=origin == "torch",
+        ),
         Entry(dense.bias, f"{name}{sep}{leaf['bias']}"),
     ]
 
 
-def masked_lm_head_table(head, origin):
-    """Entries of keras-hub's `MaskedLMHead` against `cls/predictions`.
+def masked_lm_head_table(head, path, origin):
+    """Entries of keras-hub's `MaskedLMHead` against `path`
+    (`cls/predictions`).
 
     The decoder is tied to the word embeddings, so it has no entry of its
     own; `check_tied_decoder` verifies a PyTorch checkpoint agrees.
     """
     sep, leaf = SEPARATOR[origin], LEAF[origin]
-    path = sep.join(("cls", "predictions"))
     transform = sep.join((path, "transform"))
     layer_norm = head._intermediate_layer_norm
     return [
-        *dense_head_table(head._intermediate_dense,
-                          sep.join((transform, "dense")), origin),
-        Entry(layer_norm.gamma, sep.join((transform, "LayerNorm",
-                                          leaf["scale"]))),
-        Entry(layer_norm.beta, sep.join((transform, "LayerNorm",
-                                         leaf["bias"]))),
+        *dense_head_table(
+            head._intermediate_dense, sep.join((transform, "dense")), origin
+        ),
+        Entry(
+            layer_norm.gamma, sep.join((transform, "LayerNorm", leaf["scale"]))
+        ),
+        Entry(
+            layer_norm.beta, sep.join((transform, "LayerNorm", leaf["bias"]))
+        ),
         Entry(head._bias, sep.join((path, "bias"))),
     ]
+
+
+@dataclasses.dataclass(frozen=True)
+class OriginalHead:
+    """Where a task's head sits in the original checkpoints.
+
+    Each task class names its head in a class attribute, `original_head`,
+    so that conversion reads the checkpoint without knowing the classes.
+
+    Args:
+        path: tuple of str. The head's name in the original model, in parts
+            (`("classifier",)`, `("cls", "predictions")`).
+        layer: str. The task's attribute that holds the head.
+        kind: `"dense"` (kernel and bias) or `"masked_lm"` (keras-hub's
+            `MaskedLMHead`, its decoder tied to the word embeddings).
+        reads: `"pooled_output"` or `"sequence_output"`. A head on the
+            sequence output neither needs nor uses the checkpoint's pooler.
+        size_argument: str or `None`. The task's constructor argument that
+            the head's width sets (`"num_classes"`); `None`: a fixed width.
+    """
+
+    path: tuple
+    layer: str
+    kind: str = "dense"
+    reads: str = "pooled_output"
+    size_argument: str = None
+
+    def name(self, origin):
+        """The head's name in a checkpoint of `origin`."""
+        return SEPARATOR[origin].join(self.path)
+
+    def bias_name(self, origin):
+        """The head's last weight: its presence says a checkpoint has it."""
+        sep, leaf = SEPARATOR[origin], LEAF[origin]
+        return sep.join((self.name(origin), leaf["bias"]))
+
+
+def head_table(task, head, origin):
+    """Name-table entries of `task`'s head, described by `head` (an
+    `OriginalHead`); the last entry is its bias."""
+    layer = getattr(task, head.layer)
+    if head.kind == "masked_lm":
+        return masked_lm_head_table(layer, head.name(origin), origin)
+    return dense_head_table(layer, head.name(origin), origin)
 
 
 def check_tied_decoder(weights, prefix, origin, what="checkpoint"):
@@ -133,17 +200,21 @@ def check_tied_decoder(weights, prefix, origin, what="checkpoint"):
     if origin != "torch":
         return
     pairs = [
-        ("cls.predictions.decoder.weight",
-         prefix + "embeddings.word_embeddings.weight"),
+        (
+            "cls.predictions.decoder.weight",
+            prefix + "embeddings.word_embeddings.weight",
+        ),
         ("cls.predictions.decoder.bias", "cls.predictions.bias"),
     ]
     for saved, tied_to in pairs:
-        if saved in weights and not np.array_equal(weights[saved],
-                                                    weights[tied_to]):
+        if saved in weights and not np.array_equal(
+            weights[saved], weights[tied_to]
+        ):
             raise CheckpointError(
                 f"The {what} has {saved!r} different from {tied_to!r}: its "
                 "decoder is not tied, and BiGSMaskedLM ties it (as every "
-                "published BiGS model does).")
+                "published BiGS model does)."
+            )
 
 
 def backbone_prefix(weights, origin):
@@ -202,8 +273,9 @@ def assign_weights(table, weights, prefix, what="checkpoint"):
     return used
 
 
-def load_backbone_weights(backbone, weights, origin, what="checkpoint",
-                          needs_pooler=True):
+def load_backbone_weights(
+    backbone, weights, origin, what="checkpoint", needs_pooler=True
+):
     """Convert an original checkpoint's backbone weights into `backbone`.
 
     Raises `CheckpointError` naming the first weight that is missing, has the
@@ -225,7 +297,8 @@ def load_backbone_weights(backbone, weights, origin, what="checkpoint",
         ignored |= {prefix + e.name for e in pooler}
     used = assign_weights(table, weights, prefix, what)
     leftover = [
-        key for key in weights
+        key
+        for key in weights
         if key.startswith(prefix) and key not in used and key not in ignored
     ]
     if leftover:

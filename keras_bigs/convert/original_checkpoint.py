@@ -5,30 +5,35 @@ of `flax_model.msgpack`, `model.safetensors`, `pytorch_model.bin`. The
 backbone config is read from `config.json`; the GELU follows the weights'
 origin (Flax: tanh approximation, PyTorch port: exact), as the two original
 implementations differ in nothing else.
+
+The loader knows no model class: it builds the class it is given, and a
+task class says where its head sits in the checkpoint through its
+`original_head` attribute (an `OriginalHead`).
 """
 
 import os
 import warnings
 
-from keras_hub.src.utils.preset_utils import PresetLoader
-from keras_hub.src.utils.preset_utils import check_file_exists
-from keras_hub.src.utils.preset_utils import get_file
-from keras_hub.src.utils.preset_utils import load_json
-
-from keras_bigs.convert.name_table import LEAF
-from keras_bigs.convert.name_table import SEPARATOR
 from keras_bigs.convert.name_table import assign_weights
 from keras_bigs.convert.name_table import backbone_prefix
 from keras_bigs.convert.name_table import check_tied_decoder
-from keras_bigs.convert.name_table import dense_head_table
+from keras_bigs.convert.name_table import head_table
 from keras_bigs.convert.name_table import load_backbone_weights
-from keras_bigs.convert.name_table import masked_lm_head_table
 from keras_bigs.convert.readers import WEIGHT_FILES
 from keras_bigs.convert.readers import CheckpointError
+from keras_bigs.keras_hub_internals import PresetLoader
+from keras_bigs.keras_hub_internals import check_file_exists
+from keras_bigs.keras_hub_internals import get_file
+from keras_bigs.keras_hub_internals import load_json
 
 ACTIVATION_BY_ORIGIN = {"flax": "gelu_approximate", "torch": "gelu"}
-A_INITIALIZATION_BY_SCALING = {"hippo": "hippo", "linear": "lin",
-                               "lin": "lin", "inverse": "inv", "inv": "inv"}
+A_INITIALIZATION_BY_SCALING = {
+    "hippo": "hippo",
+    "linear": "lin",
+    "lin": "lin",
+    "inverse": "inv",
+    "inv": "inv",
+}
 
 
 def is_original_config(config):
@@ -39,10 +44,14 @@ def backbone_config_from_original(config, origin):
     """`BiGSBackbone` arguments from an original `config.json`."""
     unsupported = {
         "pre_norm": (config.get("pre_norm", True), True),
-        "pooler_type": (config.get("pooler_type", "non_padding_mean"),
-                        "non_padding_mean"),
+        "pooler_type": (
+            config.get("pooler_type", "non_padding_mean"),
+            "non_padding_mean",
+        ),
         "position_embedding_type": (
-            config.get("position_embedding_type", "absolute"), "absolute"),
+            config.get("position_embedding_type", "absolute"),
+            "absolute",
+        ),
     }
     for key, (value, supported) in unsupported.items():
         if value != supported:
@@ -64,7 +73,8 @@ def backbone_config_from_original(config, origin):
             "layer_norm_epsilon": config.get("layer_norm_eps", 1e-12),
             "activation": ACTIVATION_BY_ORIGIN[origin],
             "a_initialization": A_INITIALIZATION_BY_SCALING.get(
-                config.get("scaling", "hippo"), "hippo"),
+                config.get("scaling", "hippo"), "hippo"
+            ),
         }
     except KeyError as e:
         raise CheckpointError(
@@ -73,7 +83,13 @@ def backbone_config_from_original(config, origin):
 
 
 class OriginalCheckpointLoader(PresetLoader):
-    """A keras-hub `PresetLoader` for the original BiGS checkpoint layout."""
+    """A keras-hub `PresetLoader` for the original BiGS checkpoint layout.
+
+    Args:
+        preset: str. The folder or `hf://` handle.
+        config: dict. Its `config.json`.
+        weights_file: str. The weights file in it (a `WEIGHT_FILES` key).
+    """
 
     def __init__(self, preset, config, weights_file):
         super().__init__(preset, config)
@@ -81,18 +97,18 @@ class OriginalCheckpointLoader(PresetLoader):
         self.reader, self.origin = WEIGHT_FILES[weights_file]
         self._weights = None
 
-    def check_backbone_class(self):
-        from keras_bigs.models.bigs_backbone import BiGSBackbone
-
-        return BiGSBackbone
-
     @property
     def weights(self):
         """The checkpoint as `{original name: numpy array}` (read once)."""
         if self._weights is None:
-            self._weights = self.reader(get_file(self.preset,
-                                                 self.weights_file))
+            self._weights = self.reader(
+                get_file(self.preset, self.weights_file)
+            )
         return self._weights
+
+    @property
+    def what(self):
+        return f"checkpoint {self.weights_file}"
 
     def backbone_config(self, **overrides):
         config = backbone_config_from_original(self.config, self.origin)
@@ -103,16 +119,19 @@ class OriginalCheckpointLoader(PresetLoader):
         backbone = cls(**self.backbone_config(**kwargs))
         if load_weights:
             load_backbone_weights(
-                backbone, self.weights, self.origin,
-                what=f"checkpoint {self.weights_file}",
+                backbone,
+                self.weights,
+                self.origin,
+                what=self.what,
                 needs_pooler=needs_pooler,
             )
         return backbone
 
     def load_tokenizer(self, cls, **kwargs):
         """The bundled uncased vocabulary, or the folder's `vocab.txt`."""
-        if "vocabulary" not in kwargs and check_file_exists(self.preset,
-                                                            "vocab.txt"):
+        if "vocabulary" not in kwargs and check_file_exists(
+            self.preset, "vocab.txt"
+        ):
             kwargs["vocabulary"] = get_file(self.preset, "vocab.txt")
         return cls(**kwargs)
 
@@ -121,47 +140,61 @@ class OriginalCheckpointLoader(PresetLoader):
         the published models were trained at."""
         if "tokenizer" not in kwargs:
             kwargs["tokenizer"] = self.load_tokenizer(cls.tokenizer_cls)
-        kwargs.setdefault("sequence_length",
-                          self.config["max_position_embeddings"])
+        kwargs.setdefault(
+            "sequence_length", self.config["max_position_embeddings"]
+        )
         return cls(**kwargs)
 
-    def load_task(self, cls, load_weights, **kwargs):
-        """A task with the checkpoint's backbone and, when the checkpoint
-        has it, the task's head (`classifier`, `qa_outputs`,
-        `cls/predictions`); otherwise the head starts afresh."""
-        from keras_bigs.models.bigs_classifier import BiGSClassifier
-        from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
+    def load_task(
+        self,
+        cls,
+        load_weights,
+        load_task_weights,
+        backbone_kwargs=None,
+        **kwargs,
+    ):
+        """A task with the checkpoint's backbone and, unless
+        `load_task_weights` is false or the checkpoint lacks it, the head
+        that `cls.original_head` names; otherwise the head starts afresh.
 
-        if issubclass(cls, BiGSClassifier):
-            kwargs = self._classifier_kwargs(load_weights, **kwargs)
-        reinitialize_head = kwargs.pop("reinitialize_head", False)
-        backbone_kwargs = {}
-        if "dtype" in kwargs:
-            backbone_kwargs["dtype"] = kwargs.pop("dtype")
+        `backbone_kwargs` override the backbone's config.
+        """
+        head = cls.original_head
+        kwargs = self._sized_head(head, load_weights, load_task_weights, kwargs)
         if "backbone" not in kwargs:
             kwargs["backbone"] = self.load_backbone(
-                cls.backbone_cls, load_weights,
-                needs_pooler=not _uses_sequence_output(cls),
-                **backbone_kwargs)
+                cls.backbone_cls,
+                load_weights,
+                needs_pooler=head.reads == "pooled_output",
+                **(backbone_kwargs or {}),
+            )
         if "preprocessor" not in kwargs:
             kwargs["preprocessor"] = self._task_preprocessor(cls)
         task = cls(**kwargs)
-        if not load_weights or reinitialize_head:
-            return task
-        table = head_table(task, self.origin)
-        if table[-1].name in self.weights:
-            what = f"checkpoint {self.weights_file}"
-            if isinstance(task, BiGSMaskedLM):
-                check_tied_decoder(self.weights,
-                                   backbone_prefix(self.weights, self.origin),
-                                   self.origin, what)
-            assign_weights(table, self.weights, prefix="", what=what)
-        elif isinstance(task, BiGSMaskedLM):
+        if load_weights and load_task_weights:
+            self._load_head(task, head)
+        return task
+
+    def _load_head(self, task, head):
+        table = head_table(task, head, self.origin)
+        if head.bias_name(self.origin) in self.weights:
+            if head.kind == "masked_lm":
+                check_tied_decoder(
+                    self.weights,
+                    backbone_prefix(self.weights, self.origin),
+                    self.origin,
+                    self.what,
+                )
+            assign_weights(table, self.weights, prefix="", what=self.what)
+        elif head.kind == "masked_lm":
+            # Every pretraining checkpoint has this head, so its absence is
+            # news; a missing task head is how fine-tuning usually starts.
             warnings.warn(
                 f"{self.preset} has no masked-LM head (no "
-                f"{table[-1].name!r}); the head is initialised randomly.",
-                stacklevel=3)
-        return task
+                f"{head.bias_name(self.origin)!r}); the head is initialised "
+                "randomly.",
+                stacklevel=4,
+            )
 
     def _task_preprocessor(self, cls):
         """The task's preprocessor, or `None` (with a warning) when the
@@ -174,77 +207,49 @@ class OriginalCheckpointLoader(PresetLoader):
                 f"but the tokenizer has {size} tokens: the task is built "
                 "with preprocessor=None (feed token ids, or pass a "
                 "preprocessor with the checkpoint's vocabulary).",
-                stacklevel=4)
+                stacklevel=5,
+            )
             return None
         return preprocessor
 
-    def _classifier_kwargs(self, load_weights, num_classes=None,
-                           reinitialize_head=False, **kwargs):
-        """`num_classes` checked against the checkpoint's head.
+    def _sized_head(self, head, load_weights, load_task_weights, kwargs):
+        """`kwargs` with the head's size argument (`num_classes`) checked
+        against the checkpoint's head, or read from it when not given.
 
-        A `num_classes` different from the checkpoint's head is an error,
-        unless `reinitialize_head=True` (then the head starts afresh).
+        A size different from the checkpoint's head is an error, unless the
+        head is not loaded (`reinitialize_head=True`): then it starts
+        afresh.
         """
-        sep, leaf = SEPARATOR[self.origin], LEAF[self.origin]
-        bias_name = f"classifier{sep}{leaf['bias']}"
-        head_classes = None
-        if load_weights and bias_name in self.weights:
-            head_classes = int(self.weights[bias_name].shape[0])
-        if num_classes is None:
-            if head_classes is None:
+        if head.size_argument is None:
+            return kwargs
+        argument = head.size_argument
+        bias_name = head.bias_name(self.origin)
+        saved = None
+        if bias_name in self.weights:
+            saved = int(self.weights[bias_name].shape[0])
+        asked = kwargs.get(argument)
+        if asked is None:
+            if saved is None:
                 raise ValueError(
-                    f"{self.preset} has no classification head: pass "
-                    "`num_classes`.")
-            num_classes = head_classes
-        if head_classes is not None and num_classes != head_classes:
-            if not reinitialize_head:
+                    f"{self.preset} has no {head.name(self.origin)!r} head "
+                    f"to take its size from: pass `{argument}`."
+                )
+            return dict(kwargs, **{argument: saved})
+        if saved is not None and asked != saved:
+            if load_weights and load_task_weights:
                 raise ValueError(
-                    f"num_classes={num_classes} does not match the "
-                    f"checkpoint's classification head, which has "
-                    f"{head_classes} outputs. Pass num_classes="
-                    f"{head_classes}, or reinitialize_head=True to train a "
-                    "new head.")
-            warnings.warn(
-                f"The checkpoint's {head_classes}-way head is dropped; a new "
-                f"{num_classes}-way head is initialised randomly.",
-                stacklevel=4)
-        return dict(kwargs, num_classes=num_classes,
-                    reinitialize_head=reinitialize_head)
-
-    def load(self, cls, load_weights=True, **kwargs):
-        """Whatever `cls` is: backbone, task, preprocessor or tokenizer."""
-        from keras_hub.models import Backbone
-        from keras_hub.models import Preprocessor
-        from keras_hub.models import Task
-
-        if issubclass(cls, Backbone):
-            return self.load_backbone(cls, load_weights, **kwargs)
-        if issubclass(cls, Task):
-            return self.load_task(cls, load_weights, **kwargs)
-        if issubclass(cls, Preprocessor):
-            return self.load_preprocessor(cls, **kwargs)
-        return self.load_tokenizer(cls, **kwargs)
-
-
-def _uses_sequence_output(cls):
-    from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
-    from keras_bigs.models.bigs_question_answerer import BiGSQuestionAnswerer
-
-    return issubclass(cls, (BiGSMaskedLM, BiGSQuestionAnswerer))
-
-
-def head_table(task, origin):
-    """Name-table entries of a task's head; the last one is its bias (or
-    output bias), whose presence says the checkpoint has this head."""
-    from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
-    from keras_bigs.models.bigs_question_answerer import BiGSQuestionAnswerer
-
-    if isinstance(task, BiGSMaskedLM):
-        return masked_lm_head_table(task.masked_lm_head, origin)
-    if isinstance(task, BiGSQuestionAnswerer):
-        return dense_head_table(task.span_dense, "qa_outputs", origin)
-    # BiGSClassifier and BiGSMultipleChoice.
-    return dense_head_table(task.output_dense, "classifier", origin)
+                    f"{argument}={asked} does not match the checkpoint's "
+                    f"{head.name(self.origin)!r} head, which has {saved} "
+                    f"outputs. Pass {argument}={saved}, or "
+                    "reinitialize_head=True to train a new head."
+                )
+            if load_weights:
+                warnings.warn(
+                    f"The checkpoint's {saved}-way head is dropped; a new "
+                    f"{asked}-way head is initialised randomly.",
+                    stacklevel=5,
+                )
+        return kwargs
 
 
 def original_checkpoint_loader(preset):
@@ -272,7 +277,8 @@ def original_checkpoint_loader(preset):
     )
 
 
-# The original model classes (Flax ones carry a `Flax` prefix) and ours.
+# The original model classes (Flax ones carry a `Flax` prefix) and the
+# names of ours.
 TASK_BY_ARCHITECTURE = {
     "BiGSModel": "BiGSBackbone",
     "BiGSForMaskedLM": "BiGSMaskedLM",
@@ -285,9 +291,21 @@ TASK_BY_ARCHITECTURE = {
 
 def task_class_name(config):
     """Name of our class for an original `config.json`'s architecture
-    (`BiGSMaskedLM` when the config names none, as pretraining does)."""
-    for architecture in config.get("architectures") or []:
+    (`BiGSMaskedLM` when the config names none, as pretraining does).
+
+    An architecture keras_bigs has no class for is a `CheckpointError`
+    naming it.
+    """
+    architectures = config.get("architectures") or []
+    for architecture in architectures:
         name = TASK_BY_ARCHITECTURE.get(architecture.removeprefix("Flax"))
         if name is not None:
             return name
+    if architectures:
+        raise CheckpointError(
+            f"keras_bigs has no class for the architecture "
+            f"{', '.join(architectures)} of this checkpoint; it converts "
+            f"{', '.join(sorted(TASK_BY_ARCHITECTURE))} (and their Flax "
+            "versions). Its backbone loads with BiGSBackbone.from_preset."
+        )
     return "BiGSMaskedLM"

@@ -11,7 +11,10 @@ import io
 import pickle
 import zipfile
 
+import ml_dtypes
+import msgpack
 import numpy as np
+from safetensors.numpy import load_file
 
 
 class CheckpointError(ValueError):
@@ -27,23 +30,17 @@ _MSGPACK_NPSCALAR = 3
 
 def _msgpack_dtype(name):
     if name == "bfloat16":
-        import ml_dtypes
-
         return ml_dtypes.bfloat16
     return np.dtype(name)
 
 
 def _msgpack_ndarray(data):
-    import msgpack
-
     shape, dtype_name, buffer = msgpack.unpackb(data, raw=True)
     dtype = _msgpack_dtype(dtype_name.decode())
     return np.frombuffer(buffer, dtype=dtype).reshape(shape)
 
 
 def _msgpack_ext_hook(code, data):
-    import msgpack
-
     if code == _MSGPACK_NDARRAY:
         return _msgpack_ndarray(data)
     if code == _MSGPACK_NPSCALAR:
@@ -74,13 +71,6 @@ def _flatten(tree, prefix=""):
 
 def read_flax_msgpack(path):
     """`flax_model.msgpack` (Flax `to_bytes` of the params tree)."""
-    try:
-        import msgpack
-    except ImportError as e:
-        raise ImportError(
-            "Reading flax_model.msgpack needs the `msgpack` package: "
-            "`pip install msgpack`."
-        ) from e
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -99,13 +89,6 @@ def read_flax_msgpack(path):
 
 def read_safetensors(path):
     """`model.safetensors` (read with `safetensors.numpy`, no torch)."""
-    try:
-        from safetensors.numpy import load_file
-    except ImportError as e:
-        raise ImportError(
-            "Reading model.safetensors needs the `safetensors` package: "
-            "`pip install safetensors`."
-        ) from e
     try:
         return dict(load_file(str(path)))
     except Exception as e:
@@ -132,8 +115,11 @@ _TORCH_STORAGE_DTYPES = {
 
 class _StorageType:
     def __init__(self, dtype):
-        self.dtype = _msgpack_dtype(dtype) if isinstance(dtype, str) else (
-            np.dtype(dtype))
+        self.dtype = (
+            _msgpack_dtype(dtype)
+            if isinstance(dtype, str)
+            else (np.dtype(dtype))
+        )
 
 
 def _rebuild_tensor(storage, offset, size, stride, *unused):
@@ -183,8 +169,9 @@ def read_torch_bin(path):
     """`pytorch_model.bin` (the zip format of `torch.save`, torch >= 1.6)."""
     try:
         with zipfile.ZipFile(path) as zip_file:
-            pickles = [n for n in zip_file.namelist()
-                       if n.endswith("/data.pkl")]
+            pickles = [
+                n for n in zip_file.namelist() if n.endswith("/data.pkl")
+            ]
             if not pickles:
                 raise CheckpointError(f"{path} holds no data.pkl.")
             prefix = pickles[0][: -len("/data.pkl")]

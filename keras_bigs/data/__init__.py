@@ -1,20 +1,43 @@
 """`tf.data` input pipelines: GLUE fine-tuning and masked-LM pretraining."""
 
-from keras_bigs.data.glue import CARVED_FROM_TRAIN
-from keras_bigs.data.glue import DEFAULT_VALIDATION_FRACTION
-from keras_bigs.data.glue import GLUE_TASKS
-from keras_bigs.data.glue import GlueExamples
-from keras_bigs.data.glue import GlueTask
-from keras_bigs.data.glue import evaluation_split
-from keras_bigs.data.glue import get_glue_task
-from keras_bigs.data.glue import glue_dataset
-from keras_bigs.data.glue import read_glue_tsv
-from keras_bigs.data.glue import train_validation_split
-from keras_bigs.data.pretraining import HDF5_SHARD_KEYS
-from keras_bigs.data.pretraining import dataset_fn_for_input_context
-from keras_bigs.data.pretraining import hdf5_shard_dataset
-from keras_bigs.data.pretraining import masked_lm_dataset
-from keras_bigs.data.pretraining import pack_documents
-from keras_bigs.data.pretraining import shard_for_host
-from keras_bigs.data.pretraining import text_corpus_dataset
-from keras_bigs.data.pretraining import tfds_text_dataset
+from keras_bigs.data.glue_dataset import glue_dataset
+from keras_bigs.data.glue_splits import DEFAULT_VALIDATION_FRACTION
+from keras_bigs.data.glue_splits import evaluation_split
+from keras_bigs.data.glue_splits import train_validation_split
+from keras_bigs.data.glue_tasks import CARVED_FROM_TRAIN
+from keras_bigs.data.glue_tasks import GLUE_TASKS
+from keras_bigs.data.glue_tasks import GlueTask
+from keras_bigs.data.glue_tasks import get_glue_task
+from keras_bigs.data.glue_training_data import GlueTrainingData
+from keras_bigs.data.glue_training_data import glue_training_data
+from keras_bigs.data.glue_tsv import GlueExamples
+from keras_bigs.data.glue_tsv import read_glue_tsv
+from keras_bigs.data.hdf5_shards import HDF5_SHARD_KEYS
+from keras_bigs.data.hdf5_shards import hdf5_shard_dataset
+from keras_bigs.data.host_sharding import shard_for_host
+from keras_bigs.data.masked_lm import masked_lm_dataset
+from keras_bigs.data.masked_lm import pack_documents
+from keras_bigs.data.text_corpus import text_corpus_dataset
+from keras_bigs.data.text_corpus import tfds_text_dataset
+
+__all__ = [
+    "CARVED_FROM_TRAIN",
+    "GLUE_TASKS",
+    "GlueTask",
+    "get_glue_task",
+    "glue_dataset",
+    "DEFAULT_VALIDATION_FRACTION",
+    "evaluation_split",
+    "train_validation_split",
+    "GlueTrainingData",
+    "glue_training_data",
+    "GlueExamples",
+    "read_glue_tsv",
+    "HDF5_SHARD_KEYS",
+    "hdf5_shard_dataset",
+    "shard_for_host",
+    "masked_lm_dataset",
+    "pack_documents",
+    "text_corpus_dataset",
+    "tfds_text_dataset",
+]

@@ -25,18 +25,24 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 def gelu_approximate_derivative(x):
     """d/dx of 0.5 x (1 + tanh(c (x + 0.044715 x³))), c = √(2/π):
 
-        0.5 (1 + t) + 0.5 x (1 - t²) c (1 + 3 · 0.044715 x²)
+    0.5 (1 + t) + 0.5 x (1 - t²) c (1 + 3 · 0.044715 x²)
     """
     x_squared = x * x
     t = ops.tanh(_SQRT_2_OVER_PI * (x + _TANH_CUBIC * x_squared * x))
     return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (
-        1.0 + 3.0 * _TANH_CUBIC * x_squared)
+        1.0 + 3.0 * _TANH_CUBIC * x_squared
+    )
 
 
 def gelu_exact_derivative(x):
-    """d/dx of x Φ(x):  Φ(x) + x φ(x) = 0.5 (1 + erf(x/√2)) + x e^(-x²/2)/√(2π)."""
-    return 0.5 * (1.0 + ops.erf(x * _INV_SQRT_2)) + x * ops.exp(
-        -0.5 * x * x) * _INV_SQRT_2PI
+    """d/dx of x Φ(x):
+
+    Φ(x) + x φ(x) = 0.5 (1 + erf(x/√2)) + x e^(-x²/2)/√(2π)
+    """
+    return (
+        0.5 * (1.0 + ops.erf(x * _INV_SQRT_2))
+        + x * ops.exp(-0.5 * x * x) * _INV_SQRT_2PI
+    )
 
 
 def _with_derivative(derivative):

@@ -1,4 +1,4 @@
-"""One BiGS layer: bidirectional SSM routing combined by multiplicative gating."""
+"""One BiGS layer: bidirectional SSM routing, multiplicative gating."""
 
 import keras
 from keras import ops
@@ -11,7 +11,8 @@ ROUTINGS = ("ssm", "attention")
 
 
 def attention_mask_from_padding(padding_mask, length):
-    """`(batch, L)` padding mask -> `(batch, L, L)`: every query sees the tokens."""
+    """`(batch, L)` padding mask -> `(batch, L, L)`: every query sees the
+    tokens."""
     if padding_mask is None:
         return None
     keys = ops.expand_dims(ops.cast(padding_mask, "bool"), axis=1)
@@ -167,8 +168,12 @@ class BiGSBlock(keras.layers.Layer):
         self.du_forward.build(hidden_shape)
         self.duc_forward.build(hidden_shape)
         if self.routing == "ssm":
-            for layer in (self.du_backward, self.duc_backward, self.fs4,
-                          self.bs4):
+            for layer in (
+                self.du_backward,
+                self.duc_backward,
+                self.fs4,
+                self.bs4,
+            ):
                 layer.build(hidden_shape)
         else:
             self.attention.build(hidden_shape, hidden_shape)

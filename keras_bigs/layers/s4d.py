@@ -4,10 +4,10 @@ The SSM of BiGS is diagonal (S4D) with a zero-order-hold discretisation and
 `B = 1`.  Everything below is real arithmetic on `(re, im)` pairs so that it
 runs on every backend and on TPUs, which have no complex dtypes.
 
-    x'(t) = A x(t) + u(t),  y(t) = Re(C x(t)) + D u(t)        (continuous SSM)
-    Ā = exp(Δ A),  B̄ = (exp(Δ A) - 1) / A                       (zero-order hold)
-    K[l] = Re(Σ_n C_n B̄_n Ā_n^l)                                (SSM kernel)
-    y = K * u + D u                                              (causal conv)
+    x'(t) = A x(t) + u(t),  y(t) = Re(C x(t)) + D u(t)      (continuous SSM)
+    Ā = exp(Δ A),  B̄ = (exp(Δ A) - 1) / A                     (zero-order hold)
+    K[l] = Re(Σ_n C_n B̄_n Ā_n^l)                              (SSM kernel)
+    y = K * u + D u                                            (causal conv)
 """
 
 import math
@@ -21,15 +21,18 @@ from keras_bigs.layers.devices import device_kind
 # The original clamps the real part of A below this value to keep it stable.
 MAX_A_REAL = -1e-4
 
-CONV_MODES = ("auto", "fft", "toeplitz")
+# The two exact ways to convolve, and the modes a layer accepts ("auto"
+# picks a path by length and device).
+CONV_PATHS = ("fft", "toeplitz")
+CONV_MODES = ("auto",) + CONV_PATHS
 
 # `conv_mode="auto"` multiplies by the Toeplitz matrix up to this length and
-# uses the FFT above it. CPU: the layer alone favours Toeplitz up to 512
-# tokens (`tools/benchmark.py --conv-only`), whole training steps already
-# favoured the FFT at 256 in a side-by-side run, so 128 is the conservative
-# switch (`tools/benchmark.py --conv-mode ...` re-measures). GPUs and TPUs
-# run matmuls on matrix units, which moves the crossover up; their values
-# are an estimate (no accelerator was available to measure them).
+# uses the FFT above it: the O(L²) product wins while the matrix is small.
+# The switch is where whole training steps cross over, which comes before
+# the layer's own crossover (README, "S4D convolution paths";
+# `tools/benchmark.py --conv-mode` measures both paths). GPUs and TPUs run
+# the product on matrix units, which moves the crossover up; their values
+# are estimates, not measurements.
 TOEPLITZ_MAX_LENGTH = {"cpu": 128, "gpu": 1024, "tpu": 1024}
 
 
@@ -125,22 +128,26 @@ def zoh_kernel(A_re, A_im, C, log_step, length):
     # product of two √L-long power tables instead of N x L transcendentals.
     if not isinstance(length, (int, np.integer)):
         # A symbolic length (TF graph): the direct N x L Vandermonde sum.
-        return _vandermonde_sum(w_re, w_im, dt * a, dt * b,
-                                ops.arange(length), A_re.dtype)
+        return _vandermonde_sum(
+            w_re, w_im, dt * a, dt * b, ops.arange(length), A_re.dtype
+        )
     step, blocks = power_table_sizes(int(length))
     # P[r, n] = W_n Ā_n^r,  r < s
-    p_re, p_im = _complex_powers(dt * a, dt * b, ops.arange(step),
-                                 A_re.dtype)
-    p_re, p_im = (ops.expand_dims(w_re, -1) * p_re
-                  - ops.expand_dims(w_im, -1) * p_im,
-                  ops.expand_dims(w_re, -1) * p_im
-                  + ops.expand_dims(w_im, -1) * p_re)
+    p_re, p_im = _complex_powers(dt * a, dt * b, ops.arange(step), A_re.dtype)
+    p_re, p_im = (
+        ops.expand_dims(w_re, -1) * p_re - ops.expand_dims(w_im, -1) * p_im,
+        ops.expand_dims(w_re, -1) * p_im + ops.expand_dims(w_im, -1) * p_re,
+    )
     # Q[n, q] = Ā_n^(q s)
-    q_re, q_im = _complex_powers(dt * a, dt * b,
-                                 ops.arange(blocks) * step, A_re.dtype)
+    q_re, q_im = _complex_powers(
+        dt * a, dt * b, ops.arange(blocks) * step, A_re.dtype
+    )
     # K[q s + r] = Σ_n Re(P[n, r] Q[n, q]) = Σ_n P_re Q_re - P_im Q_im
-    kernel = ops.einsum("...nr,...nq->...qr", ops.concatenate(
-        [p_re, -p_im], axis=-2), ops.concatenate([q_re, q_im], axis=-2))
+    kernel = ops.einsum(
+        "...nr,...nq->...qr",
+        ops.concatenate([p_re, -p_im], axis=-2),
+        ops.concatenate([q_re, q_im], axis=-2),
+    )
     lead = tuple(ops.shape(kernel)[:-2])
     return ops.reshape(kernel, lead + (blocks * step,))[..., :length]
 
@@ -164,8 +171,11 @@ def _complex_powers(dt_a, dt_b, exponents, dtype):
 def _vandermonde_sum(w_re, w_im, dt_a, dt_b, positions, dtype):
     """`K[l] = Re(Σ_n W_n Ā_n^l)` term by term (`(..., N, L)` powers)."""
     power_re, power_im = _complex_powers(dt_a, dt_b, positions, dtype)
-    return ops.sum(ops.expand_dims(w_re, -1) * power_re
-                   - ops.expand_dims(w_im, -1) * power_im, axis=-2)
+    return ops.sum(
+        ops.expand_dims(w_re, -1) * power_re
+        - ops.expand_dims(w_im, -1) * power_im,
+        axis=-2,
+    )
 
 
 def fft_convolution(u, kernel, reverse=False):
@@ -294,7 +304,8 @@ class S4DConv(keras.layers.Layer):
     fft = keras_bigs.S4DConv(state_dim=16, conv_mode="fft")
     fft.build(x.shape)
     fft.set_weights(ssm.get_weights())
-    float(keras.ops.max(keras.ops.abs(fft(x) - y)))  # ~1e-6: same layer
+    difference = keras.ops.max(keras.ops.abs(fft(x) - y))
+    bool(difference < 1e-5)  # True (the same layer, to float32 rounding)
     ```
     """
 
@@ -363,8 +374,9 @@ class S4DConv(keras.layers.Layer):
                 math.log(self.dt_min), math.log(self.dt_max)
             ),
         )
-        self.D = add("D", (channels,) if self.kernel_per_channel else (1,),
-                     "ones")
+        self.D = add(
+            "D", (channels,) if self.kernel_per_channel else (1,), "ones"
+        )
         self.built = True
 
     def kernel(self, length):
@@ -381,8 +393,9 @@ class S4DConv(keras.layers.Layer):
         u = ops.cast(inputs, "float32")
         length = u.shape[1]
         kernel = self.kernel(ops.shape(u)[1])  # static when known
-        mode = resolve_conv_mode(self.conv_mode, length,
-                                 self.kernel_per_channel)
+        mode = resolve_conv_mode(
+            self.conv_mode, length, self.kernel_per_channel
+        )
         if mode == "toeplitz":
             if length is None:
                 raise ValueError(
@@ -392,8 +405,9 @@ class S4DConv(keras.layers.Layer):
             y = toeplitz_convolution(u, kernel, reverse=self.reverse)
         else:
             # The FFT runs along the last axis: channels-first for it.
-            y = fft_convolution(ops.transpose(u, (0, 2, 1)), kernel,
-                                reverse=self.reverse)
+            y = fft_convolution(
+                ops.transpose(u, (0, 2, 1)), kernel, reverse=self.reverse
+            )
             y = ops.transpose(y, (0, 2, 1))
         return ops.cast(y + self.D * u, self.compute_dtype)
 

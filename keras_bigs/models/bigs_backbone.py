@@ -7,6 +7,7 @@ from keras_hub.models import Backbone
 
 from keras_bigs.layers.bigs_block import BiGSBlock
 from keras_bigs.layers.stack_block import StackBlock
+from keras_bigs.presets.preset_loading import PresetLoading
 
 BLOCK_TYPES = ("gated", "stack")
 
@@ -27,12 +28,13 @@ class LengthCheckedPositionEmbedding(PositionEmbedding):
                 "input, or extend the position embeddings to continue "
                 "training at a longer length."
             )
-        return super().call(inputs, start_index=start_index,
-                            positions=positions)
+        return super().call(
+            inputs, start_index=start_index, positions=positions
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSBackbone(Backbone):
+class BiGSBackbone(PresetLoading, Backbone):
     """BiGS (Bidirectional Gated SSM) encoder network.
 
     Token, learned position and segment embeddings are summed, normalised
@@ -155,29 +157,42 @@ class BiGSBackbone(Backbone):
         self.embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
-        block_kwargs = dict(
-            hidden_dim=hidden_dim,
-            intermediate_dim=intermediate_dim,
-            state_dim=state_dim,
-            activation=activation,
-            layer_norm_epsilon=layer_norm_epsilon,
-            routing=routing,
-            num_heads=num_heads,
-            kernel_per_channel=kernel_per_channel,
-            a_initialization=a_initialization,
-            kernel_initializer=bigs_kernel_initializer(),
-            dtype=dtype,
-        )
         if block_type == "gated":
             self.bigs_layers = [
-                BiGSBlock(name=f"bigs_layer_{i}", conv_mode=conv_mode,
-                          **block_kwargs)
+                BiGSBlock(
+                    hidden_dim=hidden_dim,
+                    intermediate_dim=intermediate_dim,
+                    state_dim=state_dim,
+                    activation=activation,
+                    layer_norm_epsilon=layer_norm_epsilon,
+                    routing=routing,
+                    num_heads=num_heads,
+                    kernel_per_channel=kernel_per_channel,
+                    a_initialization=a_initialization,
+                    conv_mode=conv_mode,
+                    kernel_initializer=bigs_kernel_initializer(),
+                    dtype=dtype,
+                    name=f"bigs_layer_{i}",
+                )
                 for i in range(num_layers)
             ]
         else:
             self.bigs_layers = [
-                StackBlock(dropout=dropout, name=f"stack_layer_{i}",
-                           **block_kwargs)
+                StackBlock(
+                    hidden_dim=hidden_dim,
+                    intermediate_dim=intermediate_dim,
+                    state_dim=state_dim,
+                    activation=activation,
+                    layer_norm_epsilon=layer_norm_epsilon,
+                    routing=routing,
+                    num_heads=num_heads,
+                    dropout=dropout,
+                    kernel_per_channel=kernel_per_channel,
+                    a_initialization=a_initialization,
+                    kernel_initializer=bigs_kernel_initializer(),
+                    dtype=dtype,
+                    name=f"stack_layer_{i}",
+                )
                 for i in range(num_layers)
             ]
         self.pooled_dense = keras.layers.Dense(
@@ -255,7 +270,8 @@ class BiGSBackbone(Backbone):
                 f"The preprocessor's tokenizer has {size} tokens, but the "
                 f"backbone embeds only vocabulary_size={self.vocabulary_size}"
                 ": pass a tokenizer with the model's vocabulary, or "
-                "preprocessor=None to feed token ids.")
+                "preprocessor=None to feed token ids."
+            )
 
     def get_config(self):
         config = super().get_config()
@@ -280,22 +296,3 @@ class BiGSBackbone(Backbone):
             }
         )
         return config
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **kwargs):
-        """Load a registered BiGS preset, a keras-hub preset, or a folder /
-        `hf://` handle in the original BiGS layout.
-
-        Args:
-            preset: a name from `BiGSBackbone.presets` (e.g.
-                `"bigs_512_en"`), a keras-hub preset folder or handle, or an
-                original BiGS checkpoint (`config.json` with
-                `model_type: "BiGS"`).
-            load_weights: bool. Load the weights or leave them initialised.
-            **kwargs: overrides of the backbone config (e.g. `dtype`).
-        """
-        # Imported here: the preset loaders depend on this module.
-        from keras_bigs.models.bigs_presets import load_from_preset
-
-        return load_from_preset(cls, preset, super().from_preset,
-                                load_weights=load_weights, **kwargs)

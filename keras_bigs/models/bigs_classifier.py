@@ -3,15 +3,17 @@
 import keras
 from keras_hub.models import TextClassifier
 
+from keras_bigs.convert.name_table import OriginalHead
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
+from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSClassifier(TextClassifier):
+class BiGSClassifier(PresetLoading, TextClassifier):
     """Pooled output -> dropout -> dense, as the original BiGS classifier.
 
     `num_classes=1` is regression (STS-B): `compile()` then defaults to a
@@ -48,16 +50,27 @@ class BiGSClassifier(TextClassifier):
 
     backbone_cls = BiGSBackbone
     preprocessor_cls = BiGSTextClassifierPreprocessor
+    original_head = OriginalHead(
+        ("classifier",), layer="output_dense", size_argument="num_classes"
+    )
 
-    def __init__(self, backbone, num_classes, preprocessor=None,
-                 activation=None, dropout=0.1, **kwargs):
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        preprocessor=None,
+        activation=None,
+        dropout=0.1,
+        **kwargs,
+    ):
         backbone.check_preprocessor(preprocessor)
 
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
         self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=backbone.dtype_policy, name="classifier_dropout")
+            dropout, dtype=backbone.dtype_policy, name="classifier_dropout"
+        )
         self.output_dense = keras.layers.Dense(
             num_classes,
             kernel_initializer=bigs_kernel_initializer(),
@@ -77,31 +90,26 @@ class BiGSClassifier(TextClassifier):
         self.activation = keras.activations.get(activation)
         self.dropout = dropout
 
-    def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
-                **kwargs):
+    def compile(
+        self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs
+    ):
         """As `TextClassifier.compile`; regression defaults to MSE."""
         if self.output_dense.units == 1:
             if loss == "auto":
                 loss = keras.losses.MeanSquaredError()
             if metrics == "auto":
                 metrics = [keras.metrics.MeanSquaredError()]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                        **kwargs)
+        super().compile(
+            optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
+        )
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "num_classes": self.num_classes,
-            "activation": keras.activations.serialize(self.activation),
-            "dropout": self.dropout,
-        })
+        config.update(
+            {
+                "num_classes": self.num_classes,
+                "activation": keras.activations.serialize(self.activation),
+                "dropout": self.dropout,
+            }
+        )
         return config
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **kwargs):
-        """A registered BiGS preset, a keras-hub preset, or an original
-        BiGS checkpoint folder (its classification head included)."""
-        from keras_bigs.models.bigs_presets import load_from_preset
-
-        return load_from_preset(cls, preset, super().from_preset,
-                                load_weights=load_weights, **kwargs)

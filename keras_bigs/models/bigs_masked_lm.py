@@ -4,15 +4,17 @@ import keras
 from keras_hub.layers import MaskedLMHead
 from keras_hub.models import MaskedLM
 
+from keras_bigs.convert.name_table import OriginalHead
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_masked_lm_preprocessor import (
     BiGSMaskedLMPreprocessor,
 )
+from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMaskedLM(MaskedLM):
+class BiGSMaskedLM(PresetLoading, MaskedLM):
     """BiGS with its pretraining head: predict the tokens at masked positions.
 
     The head is the original's: dense -> exact GELU -> LayerNorm -> a decoder
@@ -48,6 +50,12 @@ class BiGSMaskedLM(MaskedLM):
 
     backbone_cls = BiGSBackbone
     preprocessor_cls = BiGSMaskedLMPreprocessor
+    original_head = OriginalHead(
+        ("cls", "predictions"),
+        layer="masked_lm_head",
+        kind="masked_lm",
+        reads="sequence_output",
+    )
 
     def __init__(self, backbone, preprocessor=None, **kwargs):
         backbone.check_preprocessor(preprocessor)
@@ -69,16 +77,9 @@ class BiGSMaskedLM(MaskedLM):
         inputs = {
             **backbone.input,
             "mask_positions": keras.Input(
-                shape=(None,), dtype="int32", name="mask_positions"),
+                shape=(None,), dtype="int32", name="mask_positions"
+            ),
         }
         sequence_output = backbone(backbone.input)["sequence_output"]
-        outputs = self.masked_lm_head(sequence_output,
-                                      inputs["mask_positions"])
+        outputs = self.masked_lm_head(sequence_output, inputs["mask_positions"])
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **kwargs):
-        from keras_bigs.models.bigs_presets import load_from_preset
-
-        return load_from_preset(cls, preset, super().from_preset,
-                                load_weights=load_weights, **kwargs)

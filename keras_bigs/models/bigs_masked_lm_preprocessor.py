@@ -6,13 +6,12 @@ import keras
 from keras_hub.models import MaskedLMPreprocessor
 
 from keras_bigs.models.bigs_backbone import BiGSBackbone
-from keras_bigs.models.bigs_presets import PresetLoadingPreprocessor
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMaskedLMPreprocessor(PresetLoadingPreprocessor,
-                               MaskedLMPreprocessor):
+class BiGSMaskedLMPreprocessor(PresetLoading, MaskedLMPreprocessor):
     """Tokenize, pack (`[CLS] a [SEP] (b [SEP])`) and mask for pretraining.
 
     Masking is keras-hub's `MaskedLMMaskGenerator`, as in BERT: each
@@ -51,12 +50,21 @@ class BiGSMaskedLMPreprocessor(PresetLoadingPreprocessor,
     backbone_cls = BiGSBackbone
     tokenizer_cls = BiGSTokenizer
 
-    def __init__(self, tokenizer, sequence_length=512, truncate="round_robin",
-                 mask_selection_rate=0.15, mask_selection_length=None,
-                 mask_token_rate=0.8, random_token_rate=0.1, **kwargs):
+    def __init__(
+        self,
+        tokenizer,
+        sequence_length=512,
+        truncate="round_robin",
+        mask_selection_rate=0.15,
+        mask_selection_length=None,
+        mask_token_rate=0.8,
+        random_token_rate=0.1,
+        **kwargs,
+    ):
         if mask_selection_length is None:
             mask_selection_length = math.ceil(
-                mask_selection_rate * sequence_length)
+                mask_selection_rate * sequence_length
+            )
         super().__init__(
             tokenizer=tokenizer,
             sequence_length=sequence_length,

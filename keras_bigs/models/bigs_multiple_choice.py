@@ -4,11 +4,13 @@ import keras
 from keras import ops
 from keras_hub.models import Task
 
+from keras_bigs.convert.name_table import OriginalHead
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_multiple_choice_preprocessor import (
     BiGSMultipleChoicePreprocessor,
 )
+from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
@@ -35,7 +37,7 @@ class UnflattenChoices(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMultipleChoice(Task):
+class BiGSMultipleChoice(PresetLoading, Task):
     """Pooled output -> dropout -> dense(1) for each choice; logits over
     choices, as the original `BiGSForMultipleChoice` (QuALITY in the paper).
 
@@ -69,6 +71,7 @@ class BiGSMultipleChoice(Task):
 
     backbone_cls = BiGSBackbone
     preprocessor_cls = BiGSMultipleChoicePreprocessor
+    original_head = OriginalHead(("classifier",), layer="output_dense")
 
     def __init__(self, backbone, preprocessor=None, dropout=0.1, **kwargs):
         backbone.check_preprocessor(preprocessor)
@@ -78,7 +81,8 @@ class BiGSMultipleChoice(Task):
         self.preprocessor = preprocessor
         self.flatten_choices = FlattenChoices(name="flatten_choices")
         self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=backbone.dtype_policy, name="classifier_dropout")
+            dropout, dtype=backbone.dtype_policy, name="classifier_dropout"
+        )
         self.output_dense = keras.layers.Dense(
             1,
             kernel_initializer=bigs_kernel_initializer(),
@@ -95,34 +99,29 @@ class BiGSMultipleChoice(Task):
         flat = {name: self.flatten_choices(x) for name, x in inputs.items()}
         pooled = backbone(flat)["pooled_output"]
         scores = self.output_dense(self.output_dropout(pooled))
-        outputs = self.unflatten_choices(ops.cast(scores, "float32"),
-                                         inputs["token_ids"])
+        outputs = self.unflatten_choices(
+            ops.cast(scores, "float32"), inputs["token_ids"]
+        )
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config ===
         self.dropout = dropout
 
-    def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
-                **kwargs):
+    def compile(
+        self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs
+    ):
         """Adam(5e-5), cross-entropy over choices, accuracy."""
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(5e-5)
         if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(
-                from_logits=True)
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         if metrics == "auto":
             metrics = [keras.metrics.SparseCategoricalAccuracy()]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                        **kwargs)
+        super().compile(
+            optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
+        )
 
     def get_config(self):
         config = super().get_config()
         config.update({"dropout": self.dropout})
         return config
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **kwargs):
-        from keras_bigs.models.bigs_presets import load_from_preset
-
-        return load_from_preset(cls, preset, super().from_preset,
-                                load_weights=load_weights, **kwargs)

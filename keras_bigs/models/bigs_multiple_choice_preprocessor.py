@@ -42,27 +42,33 @@ class BiGSMultipleChoicePreprocessor(GraphPackingPreprocessor):
     backbone_cls = BiGSBackbone
     tokenizer_cls = BiGSTokenizer
 
-    def __init__(self, tokenizer, sequence_length=512,
-                 truncate="round_robin", **kwargs):
+    def __init__(
+        self, tokenizer, sequence_length=512, truncate="round_robin", **kwargs
+    ):
         super().__init__(tokenizer, sequence_length, truncate, **kwargs)
 
     def _call_tf(self, x, y=None, sample_weight=None):
         if not isinstance(x, (tuple, list)) or len(x) != 2:
             raise ValueError(
                 "BiGSMultipleChoicePreprocessor expects x=(prompts, "
-                "choices) with choices of shape (batch, num_choices).")
+                "choices) with choices of shape (batch, num_choices)."
+            )
         prompts, choices = x
         if choices.shape.rank != prompts.shape.rank + 1:
             raise ValueError(
                 "choices must have one more dimension than prompts (one row "
                 f"of choices per prompt); got prompts of shape "
-                f"{prompts.shape} and choices of shape {choices.shape}.")
+                f"{prompts.shape} and choices of shape {choices.shape}."
+            )
         choice_shape = tf.shape(choices)
         num_choices = choice_shape[-1]
         repeated = tf.repeat(tf.reshape(prompts, [-1]), num_choices)
         token_ids, segment_ids = self.packer(
-            (self.tokenizer(repeated),
-             self.tokenizer(tf.reshape(choices, [-1]))))
+            (
+                self.tokenizer(repeated),
+                self.tokenizer(tf.reshape(choices, [-1])),
+            )
+        )
         shape = tf.concat([choice_shape, [self.sequence_length]], axis=0)
         token_ids = tf.reshape(token_ids, shape)
         x = {

@@ -7,11 +7,13 @@ import numpy as np
 from keras import ops
 from keras_hub.models import Task
 
+from keras_bigs.convert.name_table import OriginalHead
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_question_answerer_preprocessor import (
     BiGSQuestionAnswererPreprocessor,
 )
+from keras_bigs.presets.preset_loading import PresetLoading
 
 
 def best_spans(start_logits, end_logits, candidates, max_answer_length=30):
@@ -30,12 +32,14 @@ def best_spans(start_logits, end_logits, candidates, max_answer_length=30):
     scores = np.where(allowed, scores, -np.inf)
     flat = scores.reshape(len(scores), -1).argmax(-1)
     starts, ends = np.unravel_index(flat, (length, length))
-    return [(int(s), int(e), float(scores[i, s, e]))
-            for i, (s, e) in enumerate(zip(starts, ends))]
+    return [
+        (int(s), int(e), float(scores[i, s, e]))
+        for i, (s, e) in enumerate(zip(starts, ends))
+    ]
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSQuestionAnswerer(Task):
+class BiGSQuestionAnswerer(PresetLoading, Task):
     """Sequence output -> dense(2) -> start and end logits over tokens.
 
     As the original `BiGSForQuestionAnswering`. The model returns
@@ -68,6 +72,9 @@ class BiGSQuestionAnswerer(Task):
 
     backbone_cls = BiGSBackbone
     preprocessor_cls = BiGSQuestionAnswererPreprocessor
+    original_head = OriginalHead(
+        ("qa_outputs",), layer="span_dense", reads="sequence_output"
+    )
 
     def __init__(self, backbone, preprocessor=None, **kwargs):
         backbone.check_preprocessor(preprocessor)
@@ -91,36 +98,32 @@ class BiGSQuestionAnswerer(Task):
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
-    def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
-                **kwargs):
+    def compile(
+        self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs
+    ):
         """Adam(5e-5) and the mean of start and end cross-entropies."""
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(5e-5)
         if loss == "auto":
             loss = {
                 name: keras.losses.SparseCategoricalCrossentropy(
-                    from_logits=True)
+                    from_logits=True
+                )
                 for name in ("start_logits", "end_logits")
             }
-            kwargs.setdefault("loss_weights",
-                              {"start_logits": 0.5, "end_logits": 0.5})
+            kwargs.setdefault(
+                "loss_weights", {"start_logits": 0.5, "end_logits": 0.5}
+            )
         if metrics == "auto":
             metrics = {
                 name: [keras.metrics.SparseCategoricalAccuracy()]
                 for name in ("start_logits", "end_logits")
             }
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                        **kwargs)
+        super().compile(
+            optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
+        )
 
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **kwargs):
-        from keras_bigs.models.bigs_presets import load_from_preset
-
-        return load_from_preset(cls, preset, super().from_preset,
-                                load_weights=load_weights, **kwargs)
-
-    def answer(self, questions, contexts, max_answer_length=30,
-               batch_size=32):
+    def answer(self, questions, contexts, max_answer_length=30, batch_size=32):
         """Answer strings cut from `contexts` (whole words, as SQuAD;
         punctuation is a word of its own, as BERT's tokenizer splits it).
 
@@ -129,29 +132,37 @@ class BiGSQuestionAnswerer(Task):
         context. Needs the preprocessor.
         """
         if self.preprocessor is None:
-            raise ValueError("`answer()` needs a preprocessor; this "
-                             "BiGSQuestionAnswerer has preprocessor=None.")
+            raise ValueError(
+                "`answer()` needs a preprocessor; this "
+                "BiGSQuestionAnswerer has preprocessor=None."
+            )
         if isinstance(questions, str):
             questions, contexts = [questions], [contexts]
         x = self.preprocessor(x=(list(questions), list(contexts)))
         x = {name: ops.convert_to_numpy(value) for name, value in x.items()}
         logits = {"start_logits": [], "end_logits": []}
         for first in range(0, len(questions), batch_size):
-            batch = {name: value[first:first + batch_size]
-                     for name, value in x.items()}
+            batch = {
+                name: value[first : first + batch_size]
+                for name, value in x.items()
+            }
             for name, value in self(batch, training=False).items():
                 logits[name].append(ops.convert_to_numpy(value))
         candidates = (x["segment_ids"] == 1) & (
-            x["token_ids"] != self.preprocessor.tokenizer.end_token_id)
-        spans = best_spans(np.concatenate(logits["start_logits"]),
-                           np.concatenate(logits["end_logits"]),
-                           candidates, max_answer_length)
+            x["token_ids"] != self.preprocessor.tokenizer.end_token_id
+        )
+        spans = best_spans(
+            np.concatenate(logits["start_logits"]),
+            np.concatenate(logits["end_logits"]),
+            candidates,
+            max_answer_length,
+        )
         answers = []
-        for context, row, (start, end, _) in zip(contexts, candidates,
-                                                 spans):
+        for context, row, (start, end, _) in zip(contexts, candidates, spans):
             offset = int(np.argmax(row))
-            answers.append(self._context_text(context, start - offset,
-                                              end - offset))
+            answers.append(
+                self._context_text(context, start - offset, end - offset)
+            )
         return answers
 
     def _context_text(self, context, first, last):
@@ -189,15 +200,28 @@ def _words_with_offsets(text):
 def _is_punctuation(char):
     # BERT counts all non-alphanumeric ASCII as punctuation, e.g. "$", "^".
     code = ord(char)
-    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or \
-            123 <= code <= 126:
+    if (
+        33 <= code <= 47
+        or 58 <= code <= 64
+        or 91 <= code <= 96
+        or 123 <= code <= 126
+    ):
         return True
     return unicodedata.category(char).startswith("P")
 
 
 def _is_cjk(char):
     code = ord(char)
-    return any(first <= code <= last for first, last in (
-        (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF),
-        (0x2A700, 0x2B73F), (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF),
-        (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)))
+    return any(
+        first <= code <= last
+        for first, last in (
+            (0x4E00, 0x9FFF),
+            (0x3400, 0x4DBF),
+            (0x20000, 0x2A6DF),
+            (0x2A700, 0x2B73F),
+            (0x2B740, 0x2B81F),
+            (0x2B820, 0x2CEAF),
+            (0xF900, 0xFAFF),
+            (0x2F800, 0x2FA1F),
+        )
+    )

@@ -17,18 +17,25 @@ def context_token_span(tokenizer, context, answer_start, answer_text):
     do), and runs inside `tf.data`.
     """
     answer_length = tf.strings.length(answer_text, "UTF8_CHAR")
-    found = tf.strings.substr(context, answer_start, answer_length,
-                              unit="UTF8_CHAR")
+    found = tf.strings.substr(
+        context, answer_start, answer_length, unit="UTF8_CHAR"
+    )
     tf.debugging.assert_equal(
-        found, answer_text,
+        found,
+        answer_text,
         message="An answer text is not at its answer_start in the context "
         "(answer_start counts characters from 0, as in SQuAD). Text found "
-        "there vs. the answer:")
+        "there vs. the answer:",
+    )
     answer_end = answer_start + answer_length
-    before = tokenizer(tf.strings.substr(context, 0 * answer_start,
-                                         answer_start, unit="UTF8_CHAR"))
-    through = tokenizer(tf.strings.substr(context, 0 * answer_end,
-                                          answer_end, unit="UTF8_CHAR"))
+    before = tokenizer(
+        tf.strings.substr(
+            context, 0 * answer_start, answer_start, unit="UTF8_CHAR"
+        )
+    )
+    through = tokenizer(
+        tf.strings.substr(context, 0 * answer_end, answer_end, unit="UTF8_CHAR")
+    )
     return before.row_lengths(), through.row_lengths() - 1
 
 
@@ -69,8 +76,9 @@ class BiGSQuestionAnswererPreprocessor(GraphPackingPreprocessor):
     backbone_cls = BiGSBackbone
     tokenizer_cls = BiGSTokenizer
 
-    def __init__(self, tokenizer, sequence_length=512, truncate="waterfall",
-                 **kwargs):
+    def __init__(
+        self, tokenizer, sequence_length=512, truncate="waterfall", **kwargs
+    ):
         super().__init__(tokenizer, sequence_length, truncate, **kwargs)
 
     def _call_tf(self, x, y=None, sample_weight=None):
@@ -78,10 +86,12 @@ class BiGSQuestionAnswererPreprocessor(GraphPackingPreprocessor):
             raise ValueError(
                 "BiGSQuestionAnswererPreprocessor expects x=(questions, "
                 f"contexts); received {type(x).__name__} of "
-                f"{len(x) if isinstance(x, (tuple, list)) else 1} inputs.")
+                f"{len(x) if isinstance(x, (tuple, list)) else 1} inputs."
+            )
         questions, contexts = x
         token_ids, segment_ids = self.packer(
-            (self.tokenizer(questions), self.tokenizer(contexts)))
+            (self.tokenizer(questions), self.tokenizer(contexts))
+        )
         x = {
             "token_ids": token_ids,
             "padding_mask": token_ids != self.tokenizer.pad_token_id,
@@ -91,11 +101,13 @@ class BiGSQuestionAnswererPreprocessor(GraphPackingPreprocessor):
             y = self._span_labels(contexts, segment_ids, *y)
         return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
-    def _span_labels(self, contexts, segment_ids, answer_starts,
-                     answer_texts):
+    def _span_labels(self, contexts, segment_ids, answer_starts, answer_texts):
         start, end = context_token_span(
-            self.tokenizer, contexts, tf.cast(answer_starts, "int32"),
-            answer_texts)
+            self.tokenizer,
+            contexts,
+            tf.cast(answer_starts, "int32"),
+            answer_texts,
+        )
         in_context = tf.cast(segment_ids == 1, "int64")
         # The context starts after [CLS] question [SEP] and keeps all of its
         # segment but the closing [SEP].
@@ -104,5 +116,7 @@ class BiGSQuestionAnswererPreprocessor(GraphPackingPreprocessor):
         inside = (start <= end) & (end < kept)
         start = tf.where(inside, start + offset, 0)
         end = tf.where(inside, end + offset, 0)
-        return {"start_logits": tf.cast(start, "int32"),
-                "end_logits": tf.cast(end, "int32")}
+        return {
+            "start_logits": tf.cast(start, "int32"),
+            "end_logits": tf.cast(end, "int32"),
+        }

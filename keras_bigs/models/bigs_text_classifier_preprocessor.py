@@ -4,13 +4,12 @@ import keras
 from keras_hub.models import TextClassifierPreprocessor
 
 from keras_bigs.models.bigs_backbone import BiGSBackbone
-from keras_bigs.models.bigs_presets import PresetLoadingPreprocessor
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSTextClassifierPreprocessor(PresetLoadingPreprocessor,
-                                     TextClassifierPreprocessor):
+class BiGSTextClassifierPreprocessor(PresetLoading, TextClassifierPreprocessor):
     """Tokenize and pack single sentences or pairs: `[CLS] a [SEP] b [SEP]`.
 
     Every example is padded to the full `sequence_length`. This matters for

@@ -7,10 +7,14 @@ import unicodedata
 import keras
 from keras_hub.tokenizers import WordPieceTokenizer
 
+from keras_bigs.models.bigs_backbone import BiGSBackbone
+from keras_bigs.presets.preset_loading import PresetLoading
+
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 VOCABULARY_PATH = (
     pathlib.Path(__file__).resolve().parent.parent
-    / "assets" / "bert_uncased_vocab.txt"
+    / "assets"
+    / "bert_uncased_vocab.txt"
 )
 
 # What BERT's reference tokenizer does before splitting, and keras-hub's
@@ -33,7 +37,7 @@ def _space(char):
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSTokenizer(WordPieceTokenizer):
+class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
     """Uncased WordPiece, as the published BiGS models were trained with.
 
     Lowercases and strips accents, splits on whitespace, punctuation and CJK
@@ -58,6 +62,8 @@ class BiGSTokenizer(WordPieceTokenizer):
     ```
     """
 
+    backbone_cls = BiGSBackbone
+
     def __init__(self, vocabulary=None, sequence_length=None, **kwargs):
         kwargs.pop("lowercase", None)
         kwargs.pop("special_tokens", None)
@@ -66,7 +72,8 @@ class BiGSTokenizer(WordPieceTokenizer):
             # As a list, not a path: Keras' safe mode refuses to load
             # vocabulary files while deserialising.
             vocabulary = VOCABULARY_PATH.read_text(
-                encoding="utf-8").splitlines()
+                encoding="utf-8"
+            ).splitlines()
         # keras-hub's special tokens: never split, never selected for masking.
         self._add_special_token("[CLS]", "cls_token")
         self._add_special_token("[SEP]", "sep_token")
@@ -89,8 +96,9 @@ class BiGSTokenizer(WordPieceTokenizer):
         try:
             super().set_vocabulary(vocabulary)
         except ValueError as error:
-            missing = [t for t in SPECIAL_TOKENS
-                       if t not in (self.vocabulary or [])]
+            missing = [
+                t for t in SPECIAL_TOKENS if t not in (self.vocabulary or [])
+            ]
             if self.vocabulary is None or not missing:
                 raise
             raise ValueError(
@@ -101,9 +109,7 @@ class BiGSTokenizer(WordPieceTokenizer):
             self.unk_token_id = self.token_to_id("[UNK]")
 
     def _normalize_python(self, text):
-        text = "".join(
-            " " if _space(c) else c for c in text if not _deleted(c)
-        )
+        text = "".join(" " if _space(c) else c for c in text if not _deleted(c))
         pieces = re.split(f"({self._special_pattern})", text)
         return " ".join(
             p if p in SPECIAL_TOKENS else p.lower() for p in pieces if p
@@ -116,12 +122,16 @@ class BiGSTokenizer(WordPieceTokenizer):
         text = tf.strings.regex_replace(text, _DELETED_TF, "")
         text = tf.strings.regex_replace(text, _SPACES_TF, " ")
         pieces = tf_text.regex_split(
-            text, self._special_pattern, self._special_pattern)
+            text, self._special_pattern, self._special_pattern
+        )
         lowered = tf.ragged.map_flat_values(
             lambda p: tf.where(
                 tf.strings.regex_full_match(p, self._special_pattern),
-                p, tf.strings.lower(p, encoding="utf-8")),
-            pieces)
+                p,
+                tf.strings.lower(p, encoding="utf-8"),
+            ),
+            pieces,
+        )
         return tf.strings.reduce_join(lowered, axis=-1, separator=" ")
 
     def tokenize(self, inputs):
@@ -129,7 +139,8 @@ class BiGSTokenizer(WordPieceTokenizer):
             raise ValueError(
                 "BiGSTokenizer received a dict (of token arrays?), not "
                 f"strings: keys {sorted(inputs)}. To feed token ids to a "
-                "task, load or build it with `preprocessor=None`.")
+                "task, load or build it with `preprocessor=None`."
+            )
         if self._use_tf_workflow():
             import tensorflow as tf
 
@@ -139,9 +150,3 @@ class BiGSTokenizer(WordPieceTokenizer):
         else:
             inputs = [self._normalize_python(t) for t in inputs]
         return super().tokenize(inputs)
-
-    @classmethod
-    def from_preset(cls, preset, **kwargs):
-        from keras_bigs.models.bigs_presets import load_from_preset
-
-        return load_from_preset(cls, preset, super().from_preset, **kwargs)

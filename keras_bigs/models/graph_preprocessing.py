@@ -11,13 +11,13 @@ import tensorflow as tf
 from keras_hub.layers import MultiSegmentPacker
 from keras_hub.models import Preprocessor
 
-from keras_bigs.models.bigs_presets import PresetLoadingPreprocessor
-from keras_hub.src.utils.tensor_utils import convert_preprocessing_inputs
-from keras_hub.src.utils.tensor_utils import convert_preprocessing_outputs
-from keras_hub.src.utils.tensor_utils import in_tf_function
+from keras_bigs.keras_hub_internals import convert_preprocessing_inputs
+from keras_bigs.keras_hub_internals import convert_preprocessing_outputs
+from keras_bigs.keras_hub_internals import in_tf_function
+from keras_bigs.presets.preset_loading import PresetLoading
 
 
-class GraphPackingPreprocessor(PresetLoadingPreprocessor, Preprocessor):
+class GraphPackingPreprocessor(PresetLoading, Preprocessor):
     """Tokenizer + `MultiSegmentPacker`; `call` is `_call_tf`, always traced.
 
     Args:
@@ -26,8 +26,9 @@ class GraphPackingPreprocessor(PresetLoadingPreprocessor, Preprocessor):
         truncate: `"round_robin"` or `"waterfall"`.
     """
 
-    def __init__(self, tokenizer, sequence_length=512,
-                 truncate="round_robin", **kwargs):
+    def __init__(
+        self, tokenizer, sequence_length=512, truncate="round_robin", **kwargs
+    ):
         super().__init__(**kwargs)
         self.tokenizer = tokenizer
         self.packer = None
@@ -51,15 +52,19 @@ class GraphPackingPreprocessor(PresetLoadingPreprocessor, Preprocessor):
         if in_tf_function():
             return self._call_tf(x, y, sample_weight)
         if getattr(self, "_traced_call", None) is None:
-            self._traced_call = tf.function(self._call_tf,
-                                            reduce_retracing=True)
+            self._traced_call = tf.function(
+                self._call_tf, reduce_retracing=True
+            )
         with tf.device("cpu"):
             x, y, sample_weight = convert_preprocessing_inputs(
-                (x, y, sample_weight))
+                (x, y, sample_weight)
+            )
             x, y, sample_weight = (
                 tf.nest.map_structure(tf.convert_to_tensor, value)
-                if value is not None else None
-                for value in (x, y, sample_weight))
+                if value is not None
+                else None
+                for value in (x, y, sample_weight)
+            )
             try:
                 outputs = self._traced_call(x, y, sample_weight)
             except tf.errors.InvalidArgumentError as error:
@@ -70,8 +75,9 @@ class GraphPackingPreprocessor(PresetLoadingPreprocessor, Preprocessor):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"sequence_length": self.sequence_length,
-                       "truncate": self.truncate})
+        config.update(
+            {"sequence_length": self.sequence_length, "truncate": self.truncate}
+        )
         return config
 
     @property

@@ -5,13 +5,17 @@ from keras_bigs.training.callbacks import StepCheckpoint
 from keras_bigs.training.callbacks import TaskMetricsEvaluation
 from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.callbacks import restore_training_state
-from keras_bigs.training.distribution import DistributionSetup
 from keras_bigs.training.distribution import MIXED_PRECISION_POLICIES
+from keras_bigs.training.distribution import DistributionSetup
 from keras_bigs.training.distribution import TPUNotFoundError
 from keras_bigs.training.distribution import bigs_layout_map
 from keras_bigs.training.distribution import initialize_multi_host
 from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
+from keras_bigs.training.glue_finetuning import GlueRun
+from keras_bigs.training.glue_finetuning import finetune_glue
+from keras_bigs.training.masked_lm_pretraining import PretrainRun
+from keras_bigs.training.masked_lm_pretraining import pretrain
 from keras_bigs.training.metrics import accuracy
 from keras_bigs.training.metrics import compute_metrics
 from keras_bigs.training.metrics import f1
@@ -22,8 +26,33 @@ from keras_bigs.training.optimizer import BiGSAdamW
 from keras_bigs.training.optimizer import bigs_optimizer
 from keras_bigs.training.schedules import WarmupDecay
 from keras_bigs.training.sequence_length import extend_sequence_length
-from keras_bigs.training.glue_finetuning import GlueRun
-from keras_bigs.training.glue_finetuning import finetune_glue
-from keras_bigs.training.masked_lm_pretraining import PretrainRun
-from keras_bigs.training.masked_lm_pretraining import pretrain
-from keras_bigs.training.small_bigs import SMALL_ARCHITECTURE
+from keras_bigs.training.small_bigs import small_backbone
+
+__all__ = [
+    "StepCheckpoint",
+    "TaskMetricsEvaluation",
+    "Throughput",
+    "restore_training_state",
+    "MIXED_PRECISION_POLICIES",
+    "DistributionSetup",
+    "TPUNotFoundError",
+    "bigs_layout_map",
+    "initialize_multi_host",
+    "set_mixed_precision",
+    "setup_distribution",
+    "GlueRun",
+    "finetune_glue",
+    "PretrainRun",
+    "pretrain",
+    "accuracy",
+    "compute_metrics",
+    "f1",
+    "matthews_corrcoef",
+    "pearson",
+    "spearman",
+    "BiGSAdamW",
+    "bigs_optimizer",
+    "WarmupDecay",
+    "extend_sequence_length",
+    "small_backbone",
+]

@@ -29,7 +29,8 @@ class TaskMetricsEvaluation(keras.callbacks.Callback):
         super().__init__()
         self.inputs = dataset.map(lambda x, y: x)
         self.labels = np.concatenate(
-            [np.asarray(y) for _, y in dataset.as_numpy_iterator()])
+            [np.asarray(y) for _, y in dataset.as_numpy_iterator()]
+        )
         self.metric_names = tuple(metric_names)
         self.restore_best_weights = restore_best_weights
         self.best = None
@@ -44,17 +45,20 @@ class TaskMetricsEvaluation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         results = self.evaluate()
         if logs is not None:
-            logs.update({f"val_{name}": value
-                         for name, value in results.items()})
+            logs.update(
+                {f"val_{name}": value for name, value in results.items()}
+            )
         main = results[self.metric_names[0]]
         if self.best is None or main > self.best:
             self.best, self.best_epoch = main, epoch + 1
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-        print(f"Epoch {epoch + 1}: "
-              + ", ".join(f"val_{k} {v:.4f}" for k, v in results.items())
-              + f" (best {self.metric_names[0]} {self.best:.4f}, epoch "
-              f"{self.best_epoch})")
+        print(
+            f"Epoch {epoch + 1}: "
+            + ", ".join(f"val_{k} {v:.4f}" for k, v in results.items())
+            + f" (best {self.metric_names[0]} {self.best:.4f}, epoch "
+            f"{self.best_epoch})"
+        )
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
@@ -107,8 +111,10 @@ class Throughput(keras.callbacks.Callback):
         if self.seconds == 0:
             return {"examples_per_s": None, "tokens_per_s": None}
         rate = self.steps * self.batch_size / self.seconds
-        return {"examples_per_s": rate,
-                "tokens_per_s": rate * self.sequence_length}
+        return {
+            "examples_per_s": rate,
+            "tokens_per_s": rate * self.sequence_length,
+        }
 
 
 class StepCheckpoint(keras.callbacks.Callback):
@@ -134,7 +140,7 @@ class StepCheckpoint(keras.callbacks.Callback):
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         path = os.path.join(self.directory, f"step-{step:08d}.weights.h5")
         self.model.save_weights(path)
-        for old in checkpoint_paths(self.directory)[:-self.keep]:
+        for old in checkpoint_paths(self.directory)[: -self.keep]:
             os.remove(old)
 
 
@@ -149,12 +155,14 @@ def checkpoint_paths(directory):
     """The `step-*.weights.h5` checkpoints in `directory`, oldest first."""
     if not os.path.isdir(directory):
         return []
-    names = sorted(name for name in os.listdir(directory)
-                   if name.startswith("step-")
-                   and name.endswith(".weights.h5"))
+    names = sorted(
+        name
+        for name in os.listdir(directory)
+        if name.startswith("step-") and name.endswith(".weights.h5")
+    )
     return [os.path.join(directory, name) for name in names]
 
 
 def checkpoint_step(path):
     """The global step a `step-<n>.weights.h5` checkpoint was written at."""
-    return int(os.path.basename(path)[len("step-"):-len(".weights.h5")])
+    return int(os.path.basename(path)[len("step-") : -len(".weights.h5")])

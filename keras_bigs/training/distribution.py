@@ -1,69 +1,11 @@
 """Setting up the hardware: distribution strategy, multi-host, precision.
 
-One call picks the strategy for the current Keras backend and returns an
-object to build the model under and to feed it data:
-
-```python
-import keras_bigs
-from keras_bigs.training import setup_distribution
-
-setup = setup_distribution("auto")         # or "tpu", "mirrored", ...
-with setup.scope():
-    classifier = keras_bigs.BiGSClassifier.from_preset(...)
-    classifier.compile(...)
-classifier.fit(train_dataset, ...)         # a tf.data.Dataset, global batch
-```
-
-`setup.distribute_dataset(dataset_fn)` builds the input pipeline the
-strategy wants and returns what to pass to `fit`:
-
-- one host (default, `"mirrored"`, `"tpu"`, JAX single-process): a
-  `tf.data.Dataset` of global batches, which Keras itself splits over the
-  replicas (on TensorFlow with `strategy.experimental_distribute_dataset`,
-  on JAX by the distribution's data layout). keras-hub tasks such as
-  `BiGSClassifier` can `fit` it.
-- multi-host JAX: each process's share of every global batch (the JAX
-  distributions made here do not re-shard what they are given, so every
-  process must feed its own share: use `distribute_dataset` or shard
-  yourself).
-- `"multi_worker"` (TensorFlow): one pipeline per worker through
-  `strategy.distribute_datasets_from_function`, per-replica batches. The
-  result is a distributed dataset: `keras.Model.fit` takes it, keras-hub
-  tasks' `fit` does not (it maps the preprocessor over a
-  `tf.data.Dataset`), so fit `keras.Model(task.input, task.output)` (the
-  same layers and weights), built under the scope.
-
-Strategies, by backend (`"auto"` picks the first that applies):
-
-| backend | strategy | what |
-|---|---|---|
-| tensorflow | `"tpu"` | `TPUStrategy` on the TPU named by `tpu` (or `$TPU_NAME`) |
-| tensorflow | `"multi_worker"` | `MultiWorkerMirroredStrategy`, cluster from `$TF_CONFIG` |
-| tensorflow | `"mirrored"` | `MirroredStrategy` over the local GPUs (or the logical CPUs) |
-| jax | `"model_parallel"` | `keras.distribution.ModelParallel` on a `("batch", "model")` mesh, layouts from `bigs_layout_map` |
-| jax | `"data_parallel"` | `keras.distribution.DataParallel` over all devices |
-| jax | `"tpu"` | as `"auto"`, but fails unless JAX sees TPU devices |
-| any | `"default"` | one device, no distribution |
-
-On torch only `"auto"` and `"default"` exist (one device); any other
-strategy raises `NotImplementedError`, as Keras has no torch distribution
-that this package has been checked with.
-
-Multi-host launch commands:
-
-- JAX on a Cloud TPU pod slice: run the same script on every host
-  (`gcloud compute tpus tpu-vm ssh NAME --worker=all --command="python
-  train.py"`), calling `initialize_multi_host()` first. On GPUs, set on
-  each process `KERAS_DISTRIBUTION_JOB_ADDRESSES=<host0>:<port>`,
-  `KERAS_DISTRIBUTION_NUM_PROCESSES=<n>` and
-  `KERAS_DISTRIBUTION_PROCESS_ID=<i>` (or run under SLURM with one task
-  per host), then call `initialize_multi_host()` before anything else
-  touches JAX.
-- TensorFlow multi-worker: set `TF_CONFIG` on each worker
-  (`{"cluster": {"worker": ["host0:port", "host1:port"]}, "task":
-  {"type": "worker", "index": i}}`) and use `"multi_worker"` (or
-  `"auto"`). A TPU pod is one `TPUStrategy` driven from one host:
-  `setup_distribution("tpu", tpu="my-pod")`.
+`setup_distribution` picks the strategy for the Keras backend and returns a
+`DistributionSetup` to build the model under (`.scope()`) and to feed it
+data (`.distribute_dataset`); `initialize_multi_host` joins a multi-host
+JAX job; `set_mixed_precision` sets the dtype policy; `bigs_layout_map`
+shards BiGS for model parallelism. README.md ("Training") lists the
+strategies per backend and how to launch multi-host jobs.
 """
 
 import contextlib
@@ -73,6 +15,7 @@ import socket
 from urllib.parse import urlparse
 
 import keras
+import tensorflow as tf
 
 STRATEGIES = {
     "tensorflow": ("auto", "default", "mirrored", "multi_worker", "tpu"),
@@ -217,9 +160,9 @@ class DistributionSetup:
         return contextlib.nullcontext()
 
     def _input_context(self):
-        import tensorflow as tf
-
         if keras.backend.backend() == "jax":
+            # Imported here: only the jax backend runs this, and other
+            # backends need not load jax.
             import jax
 
             # Each process feeds its own share of the global batch, and
@@ -254,8 +197,11 @@ class DistributionSetup:
 
         Returns:
             What to pass to `model.fit` / `evaluate`: a `tf.data.Dataset`,
-            or under `"multi_worker"` a distributed dataset (which keras-hub
-            tasks' `fit` does not take; see the module docstring).
+            or under `"multi_worker"` a distributed dataset, which
+            `keras.Model.fit` takes but keras-hub tasks' `fit` does not (it
+            maps the preprocessor over a `tf.data.Dataset`): fit
+            `keras.Model(task.input, task.output)`, built under the scope,
+            instead.
 
         Example:
         ```python
@@ -276,19 +222,21 @@ class DistributionSetup:
         ```
         """
         if self.kind == "multi_worker":
-            return self.strategy.distribute_datasets_from_function(
-                dataset_fn)
+            return self.strategy.distribute_datasets_from_function(dataset_fn)
         return dataset_fn(self._input_context())
 
     def __repr__(self):
-        return (f"<DistributionSetup kind={self.kind!r} "
-                f"num_replicas={self.num_replicas}>")
+        return (
+            f"<DistributionSetup kind={self.kind!r} "
+            f"num_replicas={self.num_replicas}>"
+        )
 
 
 def _tf_config_num_workers():
     try:
         cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get(
-            "cluster", {})
+            "cluster", {}
+        )
     except ValueError:
         return 0
     return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
@@ -298,8 +246,9 @@ def _check_grpc_reachable(tpu):
     address = urlparse(tpu)
     host, port = address.hostname, address.port or 8470
     try:
-        with socket.create_connection((host, port),
-                                      timeout=TPU_CONNECT_TIMEOUT_S):
+        with socket.create_connection(
+            (host, port), timeout=TPU_CONNECT_TIMEOUT_S
+        ):
             pass
     except OSError as error:
         raise TPUNotFoundError(
@@ -310,8 +259,6 @@ def _check_grpc_reachable(tpu):
 
 
 def _connect_tpu(tpu):
-    import tensorflow as tf
-
     tpu = tpu or os.environ.get("TPU_NAME")
     if not tpu:
         raise TPUNotFoundError(
@@ -339,8 +286,6 @@ def _connect_tpu(tpu):
 
 
 def _setup_tensorflow(strategy, tpu, model_parallel, devices):
-    import tensorflow as tf
-
     if model_parallel != 1:
         raise ValueError(
             "Model parallelism is available on the jax backend only "
@@ -368,8 +313,9 @@ def _setup_tensorflow(strategy, tpu, model_parallel, devices):
         tf_strategy = tf.distribute.MirroredStrategy(devices=devices)
     else:
         tf_strategy = tf.distribute.get_strategy()
-    return DistributionSetup(strategy, tf_strategy.num_replicas_in_sync,
-                             strategy=tf_strategy)
+    return DistributionSetup(
+        strategy, tf_strategy.num_replicas_in_sync, strategy=tf_strategy
+    )
 
 
 def _setup_jax(strategy, tpu, model_parallel, devices):
@@ -407,7 +353,8 @@ def _setup_jax(strategy, tpu, model_parallel, devices):
         # Inputs are sharded per process by `distribute_dataset`, so Keras
         # must not shard them again.
         distribution = distribution_lib.DataParallel(
-            devices=devices, auto_shard_dataset=False)
+            devices=devices, auto_shard_dataset=False
+        )
         num_replicas = len(devices)
     else:
         if model_parallel < 1 or len(devices) % model_parallel:
@@ -427,16 +374,22 @@ def _setup_jax(strategy, tpu, model_parallel, devices):
         )
         num_replicas = mesh.shape[0]
     distribution_lib.set_distribution(distribution)
-    return DistributionSetup(strategy, num_replicas,
-                             distribution=distribution)
+    return DistributionSetup(strategy, num_replicas, distribution=distribution)
 
 
-def setup_distribution(strategy="auto", tpu=None, model_parallel=1,
-                       devices=None):
+def setup_distribution(
+    strategy="auto", tpu=None, model_parallel=1, devices=None
+):
     """Pick and set up how to spread training over the available devices.
 
     Call it before building the model, and build and compile under
-    `.scope()`. See the module docstring for the strategies per backend.
+    `.scope()`. `"auto"` picks, on TensorFlow, `"tpu"` when a TPU is
+    named, `"multi_worker"` when `TF_CONFIG` lists several workers,
+    `"mirrored"` with several GPUs (or given `devices`), else
+    `"default"`; on JAX
+    `"model_parallel"` when `model_parallel > 1`, `"data_parallel"` with
+    several devices, else `"default"`. On torch only `"auto"` and
+    `"default"` (one device) exist.
 
     Args:
         strategy: `"auto"`, `"default"`, or a backend's strategy
@@ -477,10 +430,12 @@ def setup_distribution(strategy="auto", tpu=None, model_parallel=1,
                 "tensorflow backends only; on torch use 'auto' or "
                 "'default' (one device)."
             )
-        elsewhere = [b for b, names in STRATEGIES.items()
-                     if strategy in names]
-        hint = (f" ({strategy!r} is a {' / '.join(elsewhere)} strategy)"
-                if elsewhere else "")
+        elsewhere = [b for b, names in STRATEGIES.items() if strategy in names]
+        hint = (
+            f" ({strategy!r} is a {' / '.join(elsewhere)} strategy)"
+            if elsewhere
+            else ""
+        )
         raise ValueError(
             f"Unknown strategy {strategy!r} for the {backend} backend"
             f"{hint}; expected one of {allowed}."
@@ -510,8 +465,9 @@ def _multi_host_environment():
     return int(env.get("SLURM_NTASKS", "1") or 1) > 1
 
 
-def initialize_multi_host(job_addresses=None, num_processes=None,
-                          process_id=None):
+def initialize_multi_host(
+    job_addresses=None, num_processes=None, process_id=None
+):
     """Join this process to a multi-host JAX job, if it is one.
 
     On JAX, calls `keras.distribution.initialize()` (which calls
@@ -535,11 +491,12 @@ def initialize_multi_host(job_addresses=None, num_processes=None,
     ```python
     from keras_bigs.training import initialize_multi_host
 
-    initialize_multi_host()  # False on a single host
+    initialize_multi_host()  # False (on a single host)
     ```
     """
-    explicit = any(arg is not None
-                   for arg in (job_addresses, num_processes, process_id))
+    explicit = any(
+        arg is not None for arg in (job_addresses, num_processes, process_id)
+    )
     if not (explicit or _multi_host_environment()):
         return False
     backend = keras.backend.backend()

@@ -11,40 +11,40 @@ import time
 import keras
 import tensorflow as tf
 
-from keras_bigs.data.glue import CARVED_FROM_TRAIN
-from keras_bigs.data.glue import DEFAULT_VALIDATION_FRACTION
-from keras_bigs.data.glue import evaluation_split
-from keras_bigs.data.glue import get_glue_task
-from keras_bigs.data.glue import glue_dataset
+from keras_bigs.data.glue_splits import DEFAULT_VALIDATION_FRACTION
+from keras_bigs.data.glue_tasks import get_glue_task
+from keras_bigs.data.glue_training_data import glue_training_data
 from keras_bigs.models.bigs_classifier import BiGSClassifier
 from keras_bigs.models.bigs_presets import BIGS_PRESETS
 from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
-from keras_bigs.serving.export import check_destination
-from keras_bigs.serving.export import export_for_serving
+from keras_bigs.serving import check_destination
+from keras_bigs.serving import export_for_serving
 from keras_bigs.training.callbacks import TaskMetricsEvaluation
 from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
 from keras_bigs.training.optimizer import bigs_optimizer
-from keras_bigs.training.small_bigs import SMALL_ARCHITECTURE
+from keras_bigs.training.small_bigs import small_architecture
 from keras_bigs.training.small_bigs import small_backbone
 
 # From scratch: SST-2's sentences fit in 64 tokens.
 SCRATCH_SEQUENCE_LENGTH = 64
 
+
 @dataclasses.dataclass
 class GlueRun:
     """What to fine-tune and how; the defaults are `tools/run_glue.py`'s.
 
-    `preset=None` trains `SMALL_ARCHITECTURE` (small_bigs.py) from scratch.
+    `preset=None` trains `small_backbone()` (small_bigs.py) from scratch.
     Learning rate, epochs and sequence length default by that choice: from
     scratch 1e-3, 1 epoch, 64 tokens; from a preset 2e-5, 3 epochs, the
-    preset's length. `export_dir`: also export the best model there as a
-    SavedModel for TF Serving (`keras_bigs.export_for_serving`; sentence
-    pairs for pair tasks).
+    preset's length. `reinitialize_head`: a new head even where the preset
+    has one of the task's size. `export_dir`: also export the best model
+    there as a SavedModel for TF Serving (`keras_bigs.export_for_serving`;
+    sentence pairs for pair tasks).
     """
 
     task: str
@@ -52,6 +52,7 @@ class GlueRun:
     output_dir: str = "glue_output"
     preset: str = None
     from_mnli: str = None
+    reinitialize_head: bool = False
     use_tfds: bool = False
     tfds_data_dir: str = None
     sequence_length: int = None
@@ -90,7 +91,8 @@ def mnli_counterpart(preset):
             f"No MNLI checkpoint is registered for {preset!r}; registered "
             f"MNLI presets: "
             f"{[p for p in BIGS_PRESETS if p.endswith('_mnli')]}. Pass "
-            "--from-mnli with a preset name or folder.")
+            "--from-mnli with a preset name or folder."
+        )
     return name
 
 
@@ -102,74 +104,83 @@ def build_classifier(run, task):
         sequence_length = run.sequence_length or SCRATCH_SEQUENCE_LENGTH
         backbone = small_backbone(sequence_length)
         preprocessor = BiGSTextClassifierPreprocessor(
-            BiGSTokenizer(), sequence_length=sequence_length)
-        return BiGSClassifier(backbone, num_classes=task.num_classes,
-                              preprocessor=preprocessor,
-                              dropout=run.dropout)
+            BiGSTokenizer(), sequence_length=sequence_length
+        )
+        return BiGSClassifier(
+            backbone,
+            num_classes=task.num_classes,
+            preprocessor=preprocessor,
+            dropout=run.dropout,
+        )
     kwargs = {}
     if run.sequence_length:
         kwargs["preprocessor"] = BiGSTextClassifierPreprocessor.from_preset(
-            start, sequence_length=run.sequence_length)
+            start, sequence_length=run.sequence_length
+        )
     # An MNLI head (3 classes) only fits MNLI itself; other tasks get a new
     # head on the MNLI-tuned backbone.
+    from_mnli_head = run.from_mnli is not None and task.name != "mnli"
     return BiGSClassifier.from_preset(
-        start, num_classes=task.num_classes,
-        reinitialize_head=run.from_mnli is not None and task.name != "mnli",
-        dropout=run.dropout, **kwargs)
+        start,
+        num_classes=task.num_classes,
+        reinitialize_head=run.reinitialize_head or from_mnli_head,
+        dropout=run.dropout,
+        **kwargs,
+    )
 
 
-def _datasets(run, task, preprocessor, setup):
-    split = evaluation_split_of(run, task)
-    carve = split == CARVED_FROM_TRAIN
-    fraction = run.validation_fraction if carve else None
-    common = dict(glue_dir=run.glue_dir, use_tfds=run.use_tfds,
-                  tfds_data_dir=run.tfds_data_dir)
-    # Static batch shapes whenever the batch is split over replicas (TPUs
-    # need them).
-    drop_remainder = setup.num_replicas > 1 or setup.kind == "tpu"
-
-    def preprocess(dataset):
-        return dataset.map(preprocessor,
-                           num_parallel_calls=tf.data.AUTOTUNE)
-
-    def train_fn(input_context):
-        dataset = glue_dataset(
-            task, split="train", seed=run.seed,
-            batch_size=input_context.get_per_replica_batch_size(
-                run.batch_size),
-            drop_remainder=drop_remainder, validation_fraction=fraction,
-            **common)
-        dataset = dataset.shard(input_context.num_input_pipelines,
-                                input_context.input_pipeline_id)
-        # Endless (a new order each pass): fit counts steps per epoch.
-        return preprocess(dataset).repeat().prefetch(tf.data.AUTOTUNE)
-
-    validation = glue_dataset(task, split=split, batch_size=run.batch_size,
-                              shuffle=False, validation_fraction=fraction,
-                              **common)
-    validation = preprocess(validation).cache()
-    return setup.distribute_dataset(train_fn), validation, split
+def _static_batches(setup):
+    """Whether batches need a static shape: whenever the batch is split
+    over replicas, and always on TPUs."""
+    return setup.num_replicas > 1 or setup.kind == "tpu"
 
 
-def evaluation_split_of(run, task):
-    """The dev split (TFDS has them all; a GLUE folder may lack SST-2's),
-    else the part carved out of train."""
-    if run.use_tfds:
-        return task.dev_splits[0]
-    return evaluation_split(task, run.glue_dir)
+def training_dataset_fn(data, preprocessor, batch_size, seed, drop_remainder):
+    """The training input, for `DistributionSetup.distribute_dataset`.
+
+    Args:
+        data: the run's `GlueTrainingData`.
+        preprocessor: the classifier's preprocessor, mapped over batches.
+        batch_size: int. The global batch size.
+        seed: int. Seeds the shuffle.
+        drop_remainder: bool. Give every batch a static shape.
+
+    Returns:
+        `dataset_fn(input_context)`: endless, shuffled, preprocessed
+        batches (per replica) of `data.train`, in a new order each pass
+        (`fit` counts the steps per epoch).
+    """
+
+    def dataset_fn(input_context):
+        dataset = data.train_batches(
+            input_context.get_per_replica_batch_size(batch_size),
+            seed=seed,
+            drop_remainder=drop_remainder,
+        )
+        dataset = dataset.shard(
+            input_context.num_input_pipelines, input_context.input_pipeline_id
+        )
+        dataset = dataset.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.repeat().prefetch(tf.data.AUTOTUNE)
+
+    return dataset_fn
 
 
-def _count_examples(run, task):
-    carve = evaluation_split_of(run, task) == CARVED_FROM_TRAIN
-    dataset = glue_dataset(
-        task, split="train", batch_size=1, shuffle=False,
-        validation_fraction=run.validation_fraction if carve else None,
-        glue_dir=run.glue_dir, use_tfds=run.use_tfds,
-        tfds_data_dir=run.tfds_data_dir)
-    count = int(dataset.cardinality())
-    if count < 0:  # TFDS, filtered: count by reading
-        count = sum(1 for _ in dataset)
-    return count
+def evaluation_dataset(data, preprocessor, batch_size):
+    """The evaluation input: preprocessed batches of `data.evaluation`,
+    in order, cached after the first pass.
+
+    Args:
+        data: the run's `GlueTrainingData`.
+        preprocessor: the classifier's preprocessor, mapped over batches.
+        batch_size: int.
+
+    Returns:
+        A `tf.data.Dataset`.
+    """
+    dataset = data.evaluation_batches(batch_size)
+    dataset = dataset.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.cache()
 
 
 def finetune_glue(run):
@@ -189,14 +200,21 @@ def finetune_glue(run):
             raise RuntimeError(
                 "export_dir needs KERAS_BACKEND=jax or tensorflow; export "
                 "the saved best_model later with "
-                "tools/export_saved_model.py instead.")
+                "tools/export_saved_model.py instead."
+            )
     os.makedirs(run.output_dir, exist_ok=True)
     set_mixed_precision(run.mixed_precision)
     setup = setup_distribution(run.strategy, tpu=run.tpu)
     keras.utils.set_random_seed(run.seed)
 
-    num_train = _count_examples(run, task)
-    steps_per_epoch = max(1, num_train // run.batch_size)
+    data = glue_training_data(
+        task,
+        run.glue_dir,
+        run.validation_fraction,
+        use_tfds=run.use_tfds,
+        tfds_data_dir=run.tfds_data_dir,
+    )
+    steps_per_epoch = max(1, data.num_train // run.batch_size)
     total_steps = run.epochs * steps_per_epoch
     if run.max_steps:
         total_steps = min(total_steps, run.max_steps)
@@ -209,12 +227,24 @@ def finetune_glue(run):
         classifier.preprocessor = None  # the input pipeline preprocesses
         classifier.compile(
             optimizer=bigs_optimizer(
-                run.learning_rate, total_steps=total_steps,
+                run.learning_rate,
+                total_steps=total_steps,
                 warmup_steps=int(run.warmup_fraction * total_steps),
-                schedule=run.schedule, weight_decay=run.weight_decay,
-                global_clipnorm=run.global_clipnorm),
+                schedule=run.schedule,
+                weight_decay=run.weight_decay,
+                global_clipnorm=run.global_clipnorm,
+            ),
         )
-    train, validation, split = _datasets(run, task, preprocessor, setup)
+    train = setup.distribute_dataset(
+        training_dataset_fn(
+            data,
+            preprocessor,
+            run.batch_size,
+            run.seed,
+            drop_remainder=_static_batches(setup),
+        )
+    )
+    validation = evaluation_dataset(data, preprocessor, run.batch_size)
     sequence_length = preprocessor.sequence_length
 
     evaluation = TaskMetricsEvaluation(validation, task.metrics)
@@ -223,17 +253,26 @@ def finetune_glue(run):
         evaluation,
         throughput,
         keras.callbacks.CSVLogger(
-            os.path.join(run.output_dir, "training_log.csv")),
+            os.path.join(run.output_dir, "training_log.csv")
+        ),
         keras.callbacks.TensorBoard(
-            os.path.join(run.output_dir, "tensorboard")),
+            os.path.join(run.output_dir, "tensorboard")
+        ),
     ]
-    print(f"GLUE {task.name}: {num_train} training examples, evaluation on "
-          f"{split}; {total_steps} steps of {run.batch_size} "
-          f"({setup.kind}, {setup.num_replicas} replica(s)); "
-          f"{classifier.count_params():,} parameters")
+    print(
+        f"GLUE {task.name}: {data.num_train} training examples, "
+        f"evaluation on {data.evaluation_split}; {total_steps} steps of "
+        f"{run.batch_size} ({setup.kind}, {setup.num_replicas} replica(s)); "
+        f"{classifier.count_params():,} parameters"
+    )
     start = time.time()
-    classifier.fit(train, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                   callbacks=callbacks, verbose=run.verbose)
+    classifier.fit(
+        train,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=run.verbose,
+    )
     train_seconds = time.time() - start
 
     metrics = evaluation.evaluate()  # the best epoch's weights, restored
@@ -242,26 +281,37 @@ def finetune_glue(run):
     export = None
     if run.export_dir:
         report = export_for_serving(
-            classifier, run.export_dir,
-            pairs=task.text_b_column is not None)
-        export = {key: report[key] for key in (
-            "path", "weights_dtype", "total_bytes", "export_seconds")}
+            classifier, run.export_dir, pairs=task.is_pair
+        )
+        export = {
+            key: report[key]
+            for key in (
+                "path",
+                "weights_dtype",
+                "total_bytes",
+                "export_seconds",
+            )
+        }
         export["inputs"] = sorted(
-            report["signatures"]["serving_default"]["inputs"])
+            report["signatures"]["serving_default"]["inputs"]
+        )
     results = {
         "task": task.name,
-        "split": split,
+        "split": data.evaluation_split,
         "num_eval_examples": int(len(evaluation.labels)),
         **metrics,
         "best_epoch": evaluation.best_epoch,
         "epochs": epochs,
         "steps": total_steps,
-        "num_train_examples": num_train,
+        "num_train_examples": data.num_train,
         "train_seconds": round(train_seconds, 1),
         **throughput.summary(),
         "preset": run.from_mnli or run.preset,
-        "architecture": (None if run.from_mnli or run.preset
-                         else SMALL_ARCHITECTURE),
+        "architecture": (
+            None
+            if run.from_mnli or run.preset
+            else small_architecture(classifier.backbone)
+        ),
         "sequence_length": sequence_length,
         "backend": keras.backend.backend(),
         "strategy": setup.kind,

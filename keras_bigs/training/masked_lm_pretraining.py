@@ -7,19 +7,20 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bigs.data.glue import GLUE_TASKS
-from keras_bigs.data.glue import read_glue_tsv
-from keras_bigs.data.pretraining import hdf5_shard_dataset
-from keras_bigs.data.pretraining import masked_lm_dataset
-from keras_bigs.data.pretraining import pack_documents
-from keras_bigs.data.pretraining import shard_for_host
-from keras_bigs.data.pretraining import text_corpus_dataset
-from keras_bigs.data.pretraining import tfds_text_dataset
+from keras_bigs.data.glue_tasks import GLUE_TASKS
+from keras_bigs.data.glue_tsv import read_glue_tsv
+from keras_bigs.data.hdf5_shards import hdf5_shard_dataset
+from keras_bigs.data.host_sharding import shard_for_host
+from keras_bigs.data.masked_lm import masked_lm_dataset
+from keras_bigs.data.masked_lm import pack_documents
+from keras_bigs.data.text_corpus import text_corpus_dataset
+from keras_bigs.data.text_corpus import tfds_text_dataset
 from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
 from keras_bigs.models.bigs_masked_lm_preprocessor import (
     BiGSMaskedLMPreprocessor,
@@ -34,10 +35,11 @@ from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
 from keras_bigs.training.optimizer import bigs_optimizer
 from keras_bigs.training.sequence_length import extend_sequence_length
-from keras_bigs.training.small_bigs import SMALL_ARCHITECTURE
+from keras_bigs.training.small_bigs import small_architecture
 from keras_bigs.training.small_bigs import small_backbone
 
-# Examples held out (statically masked) to measure the loss before and after.
+# Examples masked once, with a fixed seed, to measure the loss before and
+# after training.
 EVAL_EXAMPLES = 256
 
 
@@ -48,7 +50,7 @@ class PretrainRun:
     Exactly one corpus: `text_files` (plain text, one document per line or
     blank-line separated), `glue_dir` (every sentence of the GLUE training
     files there), `tfds_name` (a TFDS text dataset) or `hdf5_files` (the
-    original pre-masked shards). `preset=None` starts `SMALL_ARCHITECTURE`
+    original pre-masked shards). `preset=None` starts `small_backbone()`
     from scratch; a preset shorter than `sequence_length` is extended
     (position embeddings copied), as the paper continues 128 -> 512 ->
     4096.
@@ -80,12 +82,17 @@ class PretrainRun:
     verbose: int = 1
 
     def __post_init__(self):
-        sources = [self.text_files, self.glue_dir, self.tfds_name,
-                   self.hdf5_files]
+        sources = [
+            self.text_files,
+            self.glue_dir,
+            self.tfds_name,
+            self.hdf5_files,
+        ]
         if sum(source is not None for source in sources) != 1:
             raise ValueError(
                 "Pass exactly one corpus: text_files, glue_dir, tfds_name or "
-                "hdf5_files.")
+                "hdf5_files."
+            )
         if self.learning_rate is None:
             self.learning_rate = 1e-3 if self.preset is None else 1e-4
         if self.checkpoint_every > self.steps:
@@ -113,46 +120,105 @@ def _documents(run):
     return tfds_text_dataset(run.tfds_name, run.tfds_split, run.tfds_text_key)
 
 
-def _examples(run, tokenizer, num_hosts=1, host_index=0):
-    """Unbatched `(x, y, sample_weight)` for the hdf5 route, else packed
-    token dicts to be masked."""
+@dataclasses.dataclass(frozen=True)
+class CorpusSource:
+    """A run's corpus, opened once; each host's examples on demand.
+
+    Attributes:
+        examples: callable `(num_hosts, host_index)` -> that host's
+            unbatched examples (`tf.data.Dataset`): `(x, y, sample_weight)`
+            when `premasked`, else packed token dicts for
+            `masked_lm_dataset`.
+        premasked: bool. Whether the examples come masked (the original
+            HDF5 shards).
+    """
+
+    examples: Callable
+    premasked: bool
+
+
+def corpus_source(run, tokenizer):
+    """The `CorpusSource` of the run's corpus.
+
+    Args:
+        run: a `PretrainRun`; its corpus fields, `sequence_length` and
+            `seed` (the HDF5 file order) are read.
+        tokenizer: the `BiGSTokenizer` that packs text documents.
+
+    Returns:
+        A `CorpusSource`.
+    """
     if run.hdf5_files is not None:
-        return shard_for_host(
-            run.hdf5_files, num_hosts, host_index,
-            lambda files: hdf5_shard_dataset(files, run.sequence_length,
-                                             seed=run.seed))
-    documents = shard_for_host(_documents(run), num_hosts, host_index)
-    return pack_documents(documents, tokenizer, run.sequence_length)
+
+        def shards(files):
+            return hdf5_shard_dataset(files, run.sequence_length, seed=run.seed)
+
+        def hdf5_examples(num_hosts, host_index):
+            return shard_for_host(run.hdf5_files, num_hosts, host_index, shards)
+
+        return CorpusSource(hdf5_examples, premasked=True)
+
+    documents = _documents(run)
+
+    def packed_examples(num_hosts, host_index):
+        return pack_documents(
+            shard_for_host(documents, num_hosts, host_index),
+            tokenizer,
+            run.sequence_length,
+        )
+
+    return CorpusSource(packed_examples, premasked=False)
 
 
-def training_dataset_fn(run, tokenizer, skip_batches=0):
-    """`dataset_fn(input_context)`: endless, shuffled, masked batches (per
-    replica), starting `skip_batches` in so that a resumed run reads on
-    where it stopped."""
+def training_dataset_fn(corpus, tokenizer, batch_size, seed, skip_batches=0):
+    """The training input, for `DistributionSetup.distribute_dataset`.
+
+    Args:
+        corpus: the run's `CorpusSource`.
+        tokenizer: the `BiGSTokenizer` of the corpus (for masking).
+        batch_size: int. The global batch size.
+        seed: int. Seeds the example shuffle.
+        skip_batches: int. Batches to skip, so that a resumed run reads on
+            where it stopped.
+
+    Returns:
+        `dataset_fn(input_context)`: endless, shuffled, masked batches
+        (per replica).
+    """
 
     def dataset_fn(input_context):
-        batch_size = input_context.get_per_replica_batch_size(run.batch_size)
-        examples = _examples(run, tokenizer,
-                             input_context.num_input_pipelines,
-                             input_context.input_pipeline_id)
-        examples = examples.repeat().shuffle(10_000, seed=run.seed)
-        batches = examples.batch(batch_size, drop_remainder=True)
-        if run.hdf5_files is None:
+        per_replica = input_context.get_per_replica_batch_size(batch_size)
+        examples = corpus.examples(
+            input_context.num_input_pipelines, input_context.input_pipeline_id
+        )
+        examples = examples.repeat().shuffle(10_000, seed=seed)
+        batches = examples.batch(per_replica, drop_remainder=True)
+        if not corpus.premasked:
             batches = masked_lm_dataset(batches, tokenizer)
         return batches.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
 
     return dataset_fn
 
 
-def evaluation_dataset(run, tokenizer):
+def evaluation_dataset(corpus, tokenizer, batch_size, seed):
     """The first `EVAL_EXAMPLES` examples, masked once with a fixed seed:
-    the same batch before and after training, to measure the loss drop.
+    the same batches before and after training, to measure the loss drop.
     (They are also trained on: this measures fitting, not held-out
-    generalisation.)"""
-    examples = _examples(run, tokenizer).take(EVAL_EXAMPLES)
-    batches = examples.batch(run.batch_size)
-    if run.hdf5_files is None:
-        batches = masked_lm_dataset(batches, tokenizer, seed=run.seed)
+    generalisation.)
+
+    Args:
+        corpus: the run's `CorpusSource`.
+        tokenizer: the `BiGSTokenizer` of the corpus (for masking).
+        batch_size: int.
+        seed: int. Fixes the masks.
+
+    Returns:
+        A cached `tf.data.Dataset` of known size.
+    """
+    examples = corpus.examples(1, 0).take(EVAL_EXAMPLES)
+    batches = examples.batch(batch_size)
+    if not corpus.premasked:
+        batches = masked_lm_dataset(batches, tokenizer, seed=seed)
     batches = batches.cache()
     count = sum(1 for _ in batches)  # fills the cache; a known size
     return batches.apply(tf.data.experimental.assert_cardinality(count))
@@ -162,18 +228,21 @@ def build_masked_lm(run, load_weights=True):
     """A new `BiGSMaskedLM` (token-id input) from the preset or scratch."""
     if run.preset is None:
         keras.utils.set_random_seed(run.seed)
-        return BiGSMaskedLM(small_backbone(run.sequence_length),
-                            preprocessor=None)
-    masked_lm = BiGSMaskedLM.from_preset(run.preset, preprocessor=None,
-                                         load_weights=load_weights)
+        return BiGSMaskedLM(
+            small_backbone(run.sequence_length), preprocessor=None
+        )
+    masked_lm = BiGSMaskedLM.from_preset(
+        run.preset, preprocessor=None, load_weights=load_weights
+    )
     if masked_lm.backbone.max_sequence_length < run.sequence_length:
         masked_lm = extend_sequence_length(masked_lm, run.sequence_length)
     return masked_lm
 
 
 def _iterations(model):
-    return int(np.asarray(keras.ops.convert_to_numpy(
-        model.optimizer.iterations)))
+    return int(
+        np.asarray(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    )
 
 
 def pretrain(run, callbacks=()):
@@ -193,18 +262,24 @@ def pretrain(run, callbacks=()):
     tokenizer = BiGSTokenizer()
     checkpoints_dir = os.path.join(run.output_dir, "checkpoints")
     results_path = os.path.join(run.output_dir, "pretrain_results.json")
-    evaluation = evaluation_dataset(run, tokenizer)
+    corpus = corpus_source(run, tokenizer)
+    evaluation = evaluation_dataset(corpus, tokenizer, run.batch_size, run.seed)
 
     existing = checkpoint_paths(checkpoints_dir)
     with setup.scope():
         # A resumed run rebuilds the same model and optimizer, then loads
         # the checkpoint's weights and optimizer state over them.
         masked_lm = build_masked_lm(run, load_weights=not existing)
-        masked_lm.compile(optimizer=bigs_optimizer(
-            run.learning_rate, total_steps=run.steps,
-            warmup_steps=int(run.warmup_fraction * run.steps),
-            schedule=run.schedule, weight_decay=run.weight_decay,
-            global_clipnorm=run.global_clipnorm))
+        masked_lm.compile(
+            optimizer=bigs_optimizer(
+                run.learning_rate,
+                total_steps=run.steps,
+                warmup_steps=int(run.warmup_fraction * run.steps),
+                schedule=run.schedule,
+                weight_decay=run.weight_decay,
+                global_clipnorm=run.global_clipnorm,
+            )
+        )
         if existing:
             restore_training_state(masked_lm, existing[-1])
             print(f"Resuming from {existing[-1]}")
@@ -218,13 +293,18 @@ def pretrain(run, callbacks=()):
             initial_loss = json.load(f)["initial_eval_loss"]
 
     train = setup.distribute_dataset(
-        training_dataset_fn(run, tokenizer, skip_batches=start_step))
+        training_dataset_fn(
+            corpus, tokenizer, run.batch_size, run.seed, skip_batches=start_step
+        )
+    )
     throughput = Throughput(run.batch_size, run.sequence_length)
     epochs = math.ceil(run.steps / run.checkpoint_every)
-    print(f"Masked-LM pretraining: steps {start_step} -> {run.steps} of "
-          f"{run.batch_size} x {run.sequence_length} tokens ({setup.kind}, "
-          f"{setup.num_replicas} replica(s)); "
-          f"{masked_lm.count_params():,} parameters")
+    print(
+        f"Masked-LM pretraining: steps {start_step} -> {run.steps} of "
+        f"{run.batch_size} x {run.sequence_length} tokens ({setup.kind}, "
+        f"{setup.num_replicas} replica(s)); "
+        f"{masked_lm.count_params():,} parameters"
+    )
     started = time.time()
     masked_lm.fit(
         train,
@@ -235,10 +315,11 @@ def pretrain(run, callbacks=()):
             throughput,
             StepCheckpoint(checkpoints_dir, keep=run.keep_checkpoints),
             keras.callbacks.CSVLogger(
-                os.path.join(run.output_dir, "training_log.csv"),
-                append=True),
+                os.path.join(run.output_dir, "training_log.csv"), append=True
+            ),
             keras.callbacks.TensorBoard(
-                os.path.join(run.output_dir, "tensorboard")),
+                os.path.join(run.output_dir, "tensorboard")
+            ),
             *callbacks,
         ],
         verbose=run.verbose,
@@ -246,7 +327,8 @@ def pretrain(run, callbacks=()):
     final_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
 
     masked_lm.preprocessor = BiGSMaskedLMPreprocessor(
-        tokenizer, sequence_length=run.sequence_length)
+        tokenizer, sequence_length=run.sequence_length
+    )
     masked_lm.save_to_preset(os.path.join(run.output_dir, "model"))
     results = {
         "initial_eval_loss": initial_loss,
@@ -259,7 +341,9 @@ def pretrain(run, callbacks=()):
         "sequence_length": run.sequence_length,
         "batch_size": run.batch_size,
         "preset": run.preset,
-        "architecture": None if run.preset else SMALL_ARCHITECTURE,
+        "architecture": (
+            None if run.preset else small_architecture(masked_lm.backbone)
+        ),
         "backend": keras.backend.backend(),
         "strategy": setup.kind,
     }

@@ -19,6 +19,9 @@ compute_metrics(["accuracy", "f1"], predictions=[1, 0, 1, 1],
 
 import numpy as np
 
+from keras_bigs.data import get_glue_task
+
+
 def _pair(predictions, labels, dtype=None):
     predictions = np.asarray(predictions, dtype=dtype).reshape(-1)
     labels = np.asarray(labels, dtype=dtype).reshape(-1)
@@ -56,7 +59,8 @@ def matthews_corrcoef(predictions, labels):
     scikit-learn); 0 when undefined."""
     predictions, labels = _pair(predictions, labels)
     classes, encoded = np.unique(
-        np.concatenate([labels, predictions]), return_inverse=True)
+        np.concatenate([labels, predictions]), return_inverse=True
+    )
     n = labels.size
     confusion = np.zeros((classes.size, classes.size), dtype=np.float64)
     np.add.at(confusion, (encoded[:n], encoded[n:]), 1.0)
@@ -88,7 +92,8 @@ def _average_ranks(values):
     order = np.argsort(values, kind="mergesort")
     sorted_values = values[order]
     starts = np.flatnonzero(
-        np.concatenate([[True], sorted_values[1:] != sorted_values[:-1]]))
+        np.concatenate([[True], sorted_values[1:] != sorted_values[:-1]])
+    )
     ends = np.concatenate([starts[1:], [values.size]])
     ranks = np.empty(values.size, dtype=np.float64)
     for start, end in zip(starts, ends):
@@ -131,7 +136,7 @@ def compute_metrics(metric_names, predictions, labels):
     Args:
         metric_names: metric names (`"accuracy"`, `"f1"`,
             `"matthews_corrcoef"`, `"pearson"`, `"spearman"`), or a GLUE
-            GLUE task name (e.g. `"mrpc"`: that task's metrics).
+            task name (e.g. `"mrpc"`: that task's metrics).
         predictions: predicted classes `(n,)`, class scores `(n, classes)`
             (the argmax is taken), or regression scores `(n,)` / `(n, 1)`.
         labels: `(n,)` labels.
@@ -143,8 +148,6 @@ def compute_metrics(metric_names, predictions, labels):
         if metric_names in METRICS:
             metric_names = (metric_names,)
         else:
-            from keras_bigs.data.glue import get_glue_task
-
             metric_names = get_glue_task(metric_names).metrics
     unknown = [name for name in metric_names if name not in METRICS]
     if unknown:

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_bigs.training.schedules import DECAYS
 from keras_bigs.training.schedules import WarmupDecay
 
 # The parameters of the S4D dynamics (`S4DConv`): the diagonal of `A` and
@@ -13,8 +14,6 @@ SSM_VARIABLE_NAMES = ("A_re", "A_im", "log_step")
 # BERT's exclusions from weight decay: biases and LayerNorm scale/offset.
 # Embeddings are decayed, as in BERT.
 NO_WEIGHT_DECAY_NAMES = ("bias", "gamma", "beta")
-
-SCHEDULES = ("cosine", "linear", "constant")
 
 
 def _matches(name, names):
@@ -109,8 +108,10 @@ class BiGSAdamW(keras.optimizers.AdamW):
     def uses_weight_decay(self, variable):
         """Whether `variable` is decayed by the rules of this optimizer
         (before `exclude_from_weight_decay()`)."""
-        return not (self.is_ssm_variable(variable)
-                    or _matches(variable.name, self.no_weight_decay_names))
+        return not (
+            self.is_ssm_variable(variable)
+            or _matches(variable.name, self.no_weight_decay_names)
+        )
 
     def build(self, var_list):
         if self.built:
@@ -120,10 +121,11 @@ class BiGSAdamW(keras.optimizers.AdamW):
         # be a per-replica `tf.Variable` (tf.distribute) whose name differs,
         # but `_var_key` maps it back to the same key.
         self._ssm_keys = frozenset(
-            self._var_key(v) for v in var_list if self.is_ssm_variable(v))
+            self._var_key(v) for v in var_list if self.is_ssm_variable(v)
+        )
         self._no_decay_keys = frozenset(
-            self._var_key(v) for v in var_list
-            if not self.uses_weight_decay(v))
+            self._var_key(v) for v in var_list if not self.uses_weight_decay(v)
+        )
 
     def _use_weight_decay(self, variable):
         # Called by the weight-decay step of every backend (the base
@@ -144,8 +146,9 @@ class BiGSAdamW(keras.optimizers.AdamW):
         config = super().get_config()
         config.update(
             {
-                "ssm_learning_rate_multiplier":
-                    self.ssm_learning_rate_multiplier,
+                "ssm_learning_rate_multiplier": (
+                    self.ssm_learning_rate_multiplier
+                ),
                 "ssm_variable_names": list(self.ssm_variable_names),
                 "no_weight_decay_names": list(self.no_weight_decay_names),
             }
@@ -191,9 +194,9 @@ def bigs_optimizer(
                                global_clipnorm=1.0)
     ```
     """
-    if schedule not in SCHEDULES:
+    if schedule not in DECAYS:
         raise ValueError(
-            f"Unknown `schedule={schedule!r}`; expected one of {SCHEDULES}."
+            f"Unknown `schedule={schedule!r}`; expected one of {DECAYS}."
         )
     if warmup_steps is None:
         warmup_steps = int(round(0.1 * total_steps))

@@ -78,19 +78,27 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.name = name
 
         decay_steps = (
-            None if self.total_steps is None
+            None
+            if self.total_steps is None
             else self.total_steps - self.warmup_steps
         )
         if decay == "cosine":
             # CosineDecay ends at `alpha * initial`; alpha is a fraction.
-            alpha = (self.end_learning_rate / self.peak_learning_rate
-                     if self.peak_learning_rate else 0.0)
+            alpha = (
+                self.end_learning_rate / self.peak_learning_rate
+                if self.peak_learning_rate
+                else 0.0
+            )
             self._decay_schedule = keras.optimizers.schedules.CosineDecay(
-                self.peak_learning_rate, decay_steps, alpha=alpha)
+                self.peak_learning_rate, decay_steps, alpha=alpha
+            )
         elif decay == "linear":
             self._decay_schedule = keras.optimizers.schedules.PolynomialDecay(
-                self.peak_learning_rate, decay_steps,
-                end_learning_rate=self.end_learning_rate, power=1.0)
+                self.peak_learning_rate,
+                decay_steps,
+                end_learning_rate=self.end_learning_rate,
+                power=1.0,
+            )
         else:
             self._decay_schedule = None
 
@@ -107,7 +115,8 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
             # Both Keras schedules clip the step at `decay_steps`, which
             # holds the end rate after `total_steps`.
             decayed = self._decay_schedule(
-                ops.maximum(step - float(self.warmup_steps), 0.0))
+                ops.maximum(step - float(self.warmup_steps), 0.0)
+            )
         return ops.where(step < float(self.warmup_steps), warmup, decayed)
 
     def get_config(self):

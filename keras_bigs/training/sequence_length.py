@@ -122,11 +122,15 @@ def extend_sequence_length(model, sequence_length):
         config["backbone"] = new_backbone
         preprocessor = getattr(model, "preprocessor", None)
         config["preprocessor"] = (
-            None if preprocessor is None
+            None
+            if preprocessor is None
             else _extended_preprocessor(preprocessor, sequence_length)
         )
         new_model = model.__class__.from_config(config)
-    _copy_weights(model, new_model,
-                  backbone.position_embedding.position_embeddings,
-                  sequence_length)
+    _copy_weights(
+        model,
+        new_model,
+        backbone.position_embedding.position_embeddings,
+        sequence_length,
+    )
     return new_model

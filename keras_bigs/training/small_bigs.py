@@ -1,19 +1,74 @@
 """The small BiGS that the training tools build when no preset is given."""
 
+import inspect
+
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 
-# Small enough to train on a laptop CPU in minutes (about 4.3M parameters,
-# 3.9M of them the token embedding), big enough to learn SST-2.
-SMALL_ARCHITECTURE = {
-    "vocabulary_size": 30522,
-    "num_layers": 2,
-    "hidden_dim": 128,
-    "intermediate_dim": 256,
-    "state_dim": 16,
-}
+
+def small_backbone(
+    sequence_length,
+    vocabulary_size=30522,
+    num_layers=2,
+    hidden_dim=128,
+    intermediate_dim=256,
+    state_dim=16,
+):
+    """A new, small `BiGSBackbone`.
+
+    The defaults make a model small enough to train on a laptop CPU in
+    minutes (about 4.3M parameters, 3.9M of them the token embedding) and
+    big enough to learn SST-2.
+
+    Args:
+        sequence_length: int. The backbone's `max_sequence_length`.
+        vocabulary_size: int. The uncased BERT vocabulary's size by
+            default, which `BiGSTokenizer` uses.
+        num_layers: int. BiGS layers.
+        hidden_dim: int. Width of the residual stream.
+        intermediate_dim: int. Width of the gated feed-forward path.
+        state_dim: int. State size of each SSM.
+
+    Returns:
+        A `BiGSBackbone`.
+
+    Example:
+    ```python
+    from keras_bigs.training import small_backbone
+
+    backbone = small_backbone(64)
+    backbone.count_params()  # 4262792
+    ```
+    """
+    return BiGSBackbone(
+        vocabulary_size=vocabulary_size,
+        num_layers=num_layers,
+        hidden_dim=hidden_dim,
+        intermediate_dim=intermediate_dim,
+        state_dim=state_dim,
+        max_sequence_length=sequence_length,
+    )
 
 
-def small_backbone(sequence_length, **overrides):
-    """A new `BiGSBackbone` of `SMALL_ARCHITECTURE` at `sequence_length`."""
-    return BiGSBackbone(max_sequence_length=sequence_length,
-                        **{**SMALL_ARCHITECTURE, **overrides})
+def small_architecture(backbone):
+    """The architecture arguments of `small_backbone` that `backbone` was
+    built with, for a results file.
+
+    Args:
+        backbone: a `BiGSBackbone`.
+
+    Returns:
+        dict: `vocabulary_size`, `num_layers`, `hidden_dim`,
+        `intermediate_dim` and `state_dim` from the backbone's config.
+
+    Example:
+    ```python
+    from keras_bigs.training import small_backbone
+    from keras_bigs.training.small_bigs import small_architecture
+
+    small_architecture(small_backbone(64))["hidden_dim"]  # 128
+    ```
+    """
+    config = backbone.get_config()
+    # Every argument of `small_backbone` but the sequence length.
+    names = list(inspect.signature(small_backbone).parameters)[1:]
+    return {name: config[name] for name in names}

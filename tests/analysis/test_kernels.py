@@ -1,21 +1,26 @@
+import keras
 import numpy as np
 import pytest
 from keras import ops
 
 import keras_bigs
 from keras_bigs.analysis import layer_kernels
-from keras_bigs.analysis import min_max_scale
 from keras_bigs.analysis import plot_kernel_comparison
 from keras_bigs.analysis import plot_kernel_heatmap
 from keras_bigs.analysis import relative_position_profile
+from keras_bigs.analysis.kernels import min_max_scale
 
 
 def tiny_backbone(seed=0, **kwargs):
-    import keras
-
     keras.utils.set_random_seed(seed)
-    config = dict(vocabulary_size=50, num_layers=2, hidden_dim=8,
-                  intermediate_dim=16, state_dim=4, max_sequence_length=24)
+    config = dict(
+        vocabulary_size=50,
+        num_layers=2,
+        hidden_dim=8,
+        intermediate_dim=16,
+        state_dim=4,
+        max_sequence_length=24,
+    )
     config.update(kwargs)
     return keras_bigs.BiGSBackbone(**config)
 
@@ -46,24 +51,30 @@ def test_layer_kernels_are_each_layers_s4d_kernels():
     assert forward.shape == backward.shape == (2, 24)
     for i, block in enumerate(backbone.bigs_layers):
         np.testing.assert_array_equal(
-            forward[i], ops.convert_to_numpy(block.fs4.kernel(24)))
+            forward[i], ops.convert_to_numpy(block.fs4.kernel(24))
+        )
         np.testing.assert_array_equal(
-            backward[i], ops.convert_to_numpy(block.bs4.kernel(24)))
+            backward[i], ops.convert_to_numpy(block.bs4.kernel(24))
+        )
         np.testing.assert_allclose(
-            forward[i], impulse_response(block.fs4, 24, 8)[0], atol=1e-5)
+            forward[i], impulse_response(block.fs4, 24, 8)[0], atol=1e-5
+        )
     # Kernel taps do not depend on the number computed.
-    np.testing.assert_allclose(layer_kernels(backbone, 5)[0], forward[:, :5],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        layer_kernels(backbone, 5)[0], forward[:, :5], atol=1e-6
+    )
 
 
 def test_per_channel_kernels_keep_the_channel_axis():
     backbone = tiny_backbone(kernel_per_channel=True)
     forward, backward = layer_kernels(backbone, 10)
     assert forward.shape == (2, 8, 10)
-    offsets, profile = relative_position_profile(forward, backward, 3,
-                                                 scale=False)
-    np.testing.assert_allclose(profile[:, 0],
-                               np.abs(forward[:, :, 3]).mean(axis=1))
+    offsets, profile = relative_position_profile(
+        forward, backward, 3, scale=False
+    )
+    np.testing.assert_allclose(
+        profile[:, 0], np.abs(forward[:, :, 3]).mean(axis=1)
+    )
 
 
 def test_attention_routing_has_no_kernels():
@@ -76,8 +87,7 @@ def test_profile_places_forward_left_and_backward_right():
     rng = np.random.default_rng(0)
     forward = rng.normal(size=(3, 12))
     backward = rng.normal(size=(3, 12))
-    offsets, raw = relative_position_profile(forward, backward, 4,
-                                             scale=False)
+    offsets, raw = relative_position_profile(forward, backward, 4, scale=False)
     assert offsets.tolist() == [-4, -3, -2, -1, 0, 1, 2, 3, 4]
     for layer in range(3):
         for column, offset in enumerate(offsets):
@@ -86,8 +96,9 @@ def test_profile_places_forward_left_and_backward_right():
             elif offset > 0:
                 expected = abs(backward[layer, offset])
             else:
-                expected = (abs(forward[layer, 0])
-                            + abs(backward[layer, 0])) / 2
+                expected = (
+                    abs(forward[layer, 0]) + abs(backward[layer, 0])
+                ) / 2
             assert raw[layer, column] == pytest.approx(expected)
 
     _, scaled = relative_position_profile(forward, backward, 4)
@@ -96,7 +107,8 @@ def test_profile_places_forward_left_and_backward_right():
     np.testing.assert_allclose(scaled.max(axis=1), 1)
     low = raw.min(axis=1, keepdims=True)
     np.testing.assert_allclose(
-        scaled, (raw - low) / (raw.max(axis=1, keepdims=True) - low))
+        scaled, (raw - low) / (raw.max(axis=1, keepdims=True) - low)
+    )
 
 
 def test_profile_limits_and_constant_rows():
@@ -110,15 +122,19 @@ def test_figures_are_written(tmp_path):
     forward, backward = layer_kernels(backbone, 24)
     offsets, profile = relative_position_profile(forward, backward, 10)
     plot_kernel_heatmap(offsets, profile, tmp_path / "fig3.png")
-    all_offsets, ours = relative_position_profile(forward, backward, 23,
-                                                  scale=False)
+    all_offsets, ours = relative_position_profile(
+        forward, backward, 23, scale=False
+    )
     _, theirs = relative_position_profile(
-        *layer_kernels(tiny_backbone(seed=1), 24), 23, scale=False)
-    plot_kernel_comparison(all_offsets, [ours, theirs], ["a", "b"],
-                           tmp_path / "fig4.png")
+        *layer_kernels(tiny_backbone(seed=1), 24), 23, scale=False
+    )
+    plot_kernel_comparison(
+        all_offsets, [ours, theirs], ["a", "b"], tmp_path / "fig4.png"
+    )
     for name in ("fig3.png", "fig4.png"):
         data = (tmp_path / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 1000
     with pytest.raises(ValueError, match="differ in shape"):
-        plot_kernel_comparison(all_offsets, [ours, theirs[:1]], ["a", "b"],
-                               tmp_path / "bad.png")
+        plot_kernel_comparison(
+            all_offsets, [ours, theirs[:1]], ["a", "b"], tmp_path / "bad.png"
+        )

@@ -1,28 +1,38 @@
+import keras
 import numpy as np
 import pytest
 
 import keras_bigs
-from keras_bigs.analysis import assign_bins
-from keras_bigs.analysis import bin_edges
 from keras_bigs.analysis import classifier_predictions
 from keras_bigs.analysis import metrics_by_length
 from keras_bigs.analysis import plot_metric_by_length
+from keras_bigs.analysis.length import assign_bins
+from keras_bigs.analysis.length import bin_edges
 from keras_bigs.data import glue_dataset
 from keras_bigs.training.metrics import compute_metrics
+from tests.conftest import tiny_backbone
 
 RTE_ROWS = [
-    ("A man plays a guitar on the stage.", "A man plays music.",
-     "entailment"),
-    ("The cat sat.", "A dog barked loudly at the mailman all day long.",
-     "not_entailment"),
-    ("Paris is the capital of France, a country in western Europe with "
-     "many old cities and a long history.", "Paris is in France.",
-     "entailment"),
+    ("A man plays a guitar on the stage.", "A man plays music.", "entailment"),
+    (
+        "The cat sat.",
+        "A dog barked loudly at the mailman all day long.",
+        "not_entailment",
+    ),
+    (
+        "Paris is the capital of France, a country in western Europe with "
+        "many old cities and a long history.",
+        "Paris is in France.",
+        "entailment",
+    ),
     ("It rained.", "It was dry.", "not_entailment"),
-    ("The company reported record profits this year after a difficult "
-     "decade of losses and layoffs across all of its divisions, "
-     "offices, factories and shops in many countries around the world.",
-     "The company lost money.", "not_entailment"),
+    (
+        "The company reported record profits this year after a difficult "
+        "decade of losses and layoffs across all of its divisions, "
+        "offices, factories and shops in many countries around the world.",
+        "The company lost money.",
+        "not_entailment",
+    ),
     ("She won.", "She competed.", "entailment"),
 ]
 
@@ -30,26 +40,24 @@ RTE_ROWS = [
 def write_rte(folder, rows=RTE_ROWS):
     (folder / "RTE").mkdir(parents=True)
     lines = ["index\tsentence1\tsentence2\tlabel"] + [
-        f"{i}\t{a}\t{b}\t{label}" for i, (a, b, label) in enumerate(rows)]
+        f"{i}\t{a}\t{b}\t{label}" for i, (a, b, label) in enumerate(rows)
+    ]
     (folder / "RTE" / "dev.tsv").write_text("\n".join(lines) + "\n")
     return folder
 
 
 def tiny_classifier():
-    import keras
-
     keras.utils.set_random_seed(0)
-    backbone = keras_bigs.BiGSBackbone(
-        vocabulary_size=30522, num_layers=1, hidden_dim=16,
-        intermediate_dim=32, state_dim=4, max_sequence_length=32)
+    backbone = tiny_backbone(32)
     preprocessor = keras_bigs.BiGSTextClassifierPreprocessor(
-        keras_bigs.BiGSTokenizer(), sequence_length=32)
-    return keras_bigs.BiGSClassifier(backbone, num_classes=2,
-                                     preprocessor=preprocessor)
+        keras_bigs.BiGSTokenizer(), sequence_length=32
+    )
+    return keras_bigs.BiGSClassifier(
+        backbone, num_classes=2, preprocessor=preprocessor
+    )
 
 
-@pytest.mark.parametrize("bins", [1, 3, 4, 7, [0, 10, 20, 64],
-                                  [3, 64]])
+@pytest.mark.parametrize("bins", [1, 3, 4, 7, [0, 10, 20, 64], [3, 64]])
 def test_every_example_is_in_exactly_one_bin(bins):
     lengths = np.random.default_rng(0).integers(3, 65, size=200)
     lengths[:3] = [3, 64, 10]  # Both ends and an inner edge.
@@ -58,11 +66,14 @@ def test_every_example_is_in_exactly_one_bin(bins):
     assert np.all((index >= 0) & (index < len(edges) - 1))
     for i in range(len(edges) - 1):
         inside = (lengths >= edges[i]) & (
-            (lengths < edges[i + 1]) if i < len(edges) - 2
-            else (lengths <= edges[i + 1]))
+            (lengths < edges[i + 1])
+            if i < len(edges) - 2
+            else (lengths <= edges[i + 1])
+        )
         np.testing.assert_array_equal(index == i, inside)
-    rows = metrics_by_length("accuracy", np.zeros(200), np.zeros(200),
-                             lengths, bins)
+    rows = metrics_by_length(
+        "accuracy", np.zeros(200), np.zeros(200), lengths, bins
+    )
     assert sum(row["count"] for row in rows) == 200
 
 
@@ -91,8 +102,9 @@ def test_metrics_per_bin_are_the_task_metrics_of_its_examples():
         expected = compute_metrics("mrpc", logits[inside], labels[inside])
         assert row["count"] == inside.sum()
         assert {k: row[k] for k in expected} == pytest.approx(expected)
-    empty = metrics_by_length("rte", logits[:2], labels[:2], [5, 6],
-                              [0, 10, 20])
+    empty = metrics_by_length(
+        "rte", logits[:2], labels[:2], [5, 6], [0, 10, 20]
+    )
     assert empty[1] == {"low": 10, "high": 20, "count": 0, "accuracy": None}
 
 
@@ -104,12 +116,13 @@ def test_classifier_predictions_measure_the_packed_length(tmp_path):
     pairs = ([a for a, _, _ in RTE_ROWS], [b for _, b, _ in RTE_ROWS])
     packed = classifier.preprocessor(x=pairs)
     np.testing.assert_array_equal(
-        lengths, np.asarray(packed["padding_mask"]).sum(-1))
+        lengths, np.asarray(packed["padding_mask"]).sum(-1)
+    )
     assert lengths.max() == 32 and lengths.min() < 10  # one is truncated
     np.testing.assert_array_equal(labels, [0, 1, 0, 1, 1, 0])
-    np.testing.assert_allclose(predictions,
-                               classifier.predict(pairs, verbose=0),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        predictions, classifier.predict(pairs, verbose=0), atol=1e-5
+    )
     assert classifier.preprocessor is not None  # restored
 
     rows = metrics_by_length("rte", predictions, labels, lengths, 2)

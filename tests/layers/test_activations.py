@@ -36,15 +36,17 @@ def gradient(function, x):
 X = np.linspace(-12.0, 12.0, 4801).astype("float32")
 
 
-@pytest.mark.parametrize("ours, approximate", [(gelu_approximate, True),
-                                               (gelu_exact, False)])
+@pytest.mark.parametrize(
+    "ours, approximate", [(gelu_approximate, True), (gelu_exact, False)]
+)
 def test_gelu_values_and_gradients_match_keras(ours, approximate):
     def reference(v):
         return keras.activations.gelu(v, approximate=approximate)
 
     np.testing.assert_array_equal(
         ops.convert_to_numpy(ours(ops.convert_to_tensor(X))),
-        ops.convert_to_numpy(reference(ops.convert_to_tensor(X))))
+        ops.convert_to_numpy(reference(ops.convert_to_tensor(X))),
+    )
     got, expected = gradient(ours, X), gradient(reference, X)
     # The closed form and autodiff round differently: a few float32 ulps
     # of a derivative that is at most ~1.13.
@@ -63,9 +65,10 @@ def test_gelu_gradient_in_float64():
     h = 1e-6
     for name in ("gelu_approximate", "gelu"):
         f = get_activation(name)
-        numeric = (ops.convert_to_numpy(f(ops.convert_to_tensor(x + h)))
-                   - ops.convert_to_numpy(f(ops.convert_to_tensor(x - h)))
-                   ) / (2 * h)
+        numeric = (
+            ops.convert_to_numpy(f(ops.convert_to_tensor(x + h)))
+            - ops.convert_to_numpy(f(ops.convert_to_tensor(x - h)))
+        ) / (2 * h)
         np.testing.assert_allclose(gradient(f, x), numeric, atol=1e-8)
 
 

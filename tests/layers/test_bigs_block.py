@@ -6,6 +6,7 @@ from keras import ops
 from keras_bigs import BiGSBlock
 from keras_bigs import GatedFFN
 from keras_bigs import StackBlock
+from tests.keras_hub_test_case import TestCase
 from tests.layers.test_s4d import direct_causal_convolution
 from tests.layers.test_s4d import reference_kernel
 
@@ -16,21 +17,26 @@ def gelu_tanh(x):
 
 def np_dense(layer, x):
     return x @ ops.convert_to_numpy(layer.kernel) + ops.convert_to_numpy(
-        layer.bias)
+        layer.bias
+    )
 
 
 def np_layer_norm(layer, x, eps):
     mean = x.mean(-1, keepdims=True)
     var = x.var(-1, keepdims=True)
     return (x - mean) / np.sqrt(var + eps) * ops.convert_to_numpy(
-        layer.gamma) + ops.convert_to_numpy(layer.beta)
+        layer.gamma
+    ) + ops.convert_to_numpy(layer.beta)
 
 
 def np_ssm(layer, u):
-    w = {n: ops.convert_to_numpy(getattr(layer, n)).astype("float64")
-         for n in ("A_re", "A_im", "C", "log_step", "D")}
-    k = reference_kernel(w["A_re"], w["A_im"], w["C"], w["log_step"],
-                         u.shape[1])
+    w = {
+        n: ops.convert_to_numpy(getattr(layer, n)).astype("float64")
+        for n in ("A_re", "A_im", "C", "log_step", "D")
+    }
+    k = reference_kernel(
+        w["A_re"], w["A_im"], w["C"], w["log_step"], u.shape[1]
+    )
     y = direct_causal_convolution(u.transpose(0, 2, 1), k).transpose(0, 2, 1)
     return y + w["D"] * u
 
@@ -59,8 +65,9 @@ def test_gated_ffn_matches_formula():
 
 def test_bigs_block_matches_formula():
     rng = np.random.default_rng(1)
-    block = BiGSBlock(hidden_dim=8, intermediate_dim=12, state_dim=6,
-                      layer_norm_epsilon=1e-6)
+    block = BiGSBlock(
+        hidden_dim=8, intermediate_dim=12, state_dim=6, layer_norm_epsilon=1e-6
+    )
     x = rng.normal(size=(2, 20, 8)).astype("float32")
     block.build(x.shape)
     perturb(block, 2)
@@ -72,17 +79,27 @@ def test_bigs_block_matches_formula():
     ub = gelu_tanh(np_dense(block.du_backward, z[:, ::-1]))
     f = np_dense(block.duc_forward, np_ssm(block.fs4, uf))
     b = np_dense(block.duc_backward, np_ssm(block.bs4, ub))[:, ::-1]
-    expected = x + np_dense(block.do, gelu_tanh(np_dense(block.dol, f * b))
-                            * v)
-    np.testing.assert_allclose(got, expected, atol=2e-4 * np.abs(
-        expected).max())
+    expected = x + np_dense(block.do, gelu_tanh(np_dense(block.dol, f * b)) * v)
+    np.testing.assert_allclose(
+        got, expected, atol=2e-4 * np.abs(expected).max()
+    )
 
 
 def test_bigs_block_sublayer_names_match_checkpoints():
     block = BiGSBlock(hidden_dim=8, intermediate_dim=12, state_dim=4)
     block.build((None, None, 8))
-    for name in ("dv", "du_forward", "du_backward", "duc_forward",
-                 "duc_backward", "dol", "do", "fs4", "bs4", "layer_norm"):
+    for name in (
+        "dv",
+        "du_forward",
+        "du_backward",
+        "duc_forward",
+        "duc_backward",
+        "dol",
+        "do",
+        "fs4",
+        "bs4",
+        "layer_norm",
+    ):
         assert getattr(block, name).name == name
 
 
@@ -93,8 +110,9 @@ def test_exact_gelu_changes_output():
     approx.build(x.shape)
     exact.build(x.shape)
     exact.set_weights(approx.get_weights())
-    difference = np.abs(ops.convert_to_numpy(approx(x))
-                        - ops.convert_to_numpy(exact(x))).max()
+    difference = np.abs(
+        ops.convert_to_numpy(approx(x)) - ops.convert_to_numpy(exact(x))
+    ).max()
     assert 0 < difference < 1e-2
 
 
@@ -139,25 +157,6 @@ def test_stack_ssm_block_runs_and_has_two_bidirectional_ssms():
     assert len(ssm_names) == 4
 
 
-@pytest.mark.parametrize(
-    "layer",
-    [
-        GatedFFN(4, 8, activation="gelu", name="ffn"),
-        BiGSBlock(4, 8, state_dim=3, activation="gelu", routing="attention",
-                  num_heads=2, kernel_per_channel=True,
-                  a_initialization="lin", layer_norm_epsilon=1e-5),
-        StackBlock(4, 8, state_dim=3, routing="ssm", dropout=0.2,
-                   a_initialization="inv"),
-    ],
-    ids=["gated_ffn", "bigs_block", "stack_block"],
-)
-def test_config_round_trip(layer):
-    restored = keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(layer))
-    assert type(restored) is type(layer)
-    assert restored.get_config() == layer.get_config()
-
-
 def test_unknown_routing_is_rejected():
     with pytest.raises(ValueError, match="routing='conv'"):
         BiGSBlock(4, 8, routing="conv")
@@ -171,12 +170,18 @@ def test_mixed_bfloat16_runs_dense_layers_in_bfloat16(conv_mode):
     x = rng.normal(size=(2, 48, 16)).astype("float32")
     reference = BiGSBlock(16, 32, state_dim=8, conv_mode=conv_mode)
     reference.build(x.shape)
-    mixed = BiGSBlock(16, 32, state_dim=8, conv_mode=conv_mode,
-                      dtype="mixed_bfloat16")
+    mixed = BiGSBlock(
+        16, 32, state_dim=8, conv_mode=conv_mode, dtype="mixed_bfloat16"
+    )
     mixed.build(x.shape)
     mixed.set_weights(reference.get_weights())
-    for dense in (mixed.dv, mixed.du_forward, mixed.duc_backward,
-                  mixed.dol, mixed.do):
+    for dense in (
+        mixed.dv,
+        mixed.du_forward,
+        mixed.duc_backward,
+        mixed.dol,
+        mixed.do,
+    ):
         assert dense.compute_dtype == "bfloat16"
         assert dense.kernel.dtype == "float32"
     assert all(w.dtype == "float32" for w in mixed.fs4.weights)
@@ -184,5 +189,77 @@ def test_mixed_bfloat16_runs_dense_layers_in_bfloat16(conv_mode):
     assert keras.backend.standardize_dtype(y.dtype) == "bfloat16"
     y = ops.convert_to_numpy(ops.cast(y, "float32"))
     expected = ops.convert_to_numpy(reference(x))
-    np.testing.assert_allclose(y, expected, rtol=0,
-                               atol=0.05 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        y, expected, rtol=0, atol=0.05 * np.abs(expected).max()
+    )
+
+
+def random_input(*shape):
+    return ops.convert_to_tensor(
+        np.random.default_rng(0).normal(size=shape).astype("float32")
+    )
+
+
+class LayersKerasHubTest(TestCase):
+    """keras-hub's layer checks: serialization, build, symbolic and eager
+    calls, a compiled training step, and every dtype policy."""
+
+    def test_gated_ffn(self):
+        self.run_layer_test(
+            cls=GatedFFN,
+            init_kwargs={
+                "hidden_dim": 8,
+                "intermediate_dim": 16,
+                "activation": "gelu",
+            },
+            input_data={
+                "routed": random_input(2, 10, 8),
+                "gate": random_input(2, 10, 16),
+            },
+            expected_output_shape=(2, 10, 8),
+            expected_num_trainable_weights=4,
+        )
+
+    def test_bigs_block(self):
+        # LayerNorm 2, five dense 10, two SSMs 10, GatedFFN 4; attention
+        # routing drops two dense and the SSMs for attention's 8.
+        for routing, weights in (("ssm", 26), ("attention", 20)):
+            self.run_layer_test(
+                cls=BiGSBlock,
+                init_kwargs={
+                    "hidden_dim": 8,
+                    "intermediate_dim": 16,
+                    "state_dim": 4,
+                    "routing": routing,
+                    "num_heads": 2,
+                    "activation": "gelu",
+                    "kernel_per_channel": True,
+                    "a_initialization": "lin",
+                    "layer_norm_epsilon": 1e-5,
+                },
+                input_data=random_input(2, 10, 8),
+                expected_output_shape=(2, 10, 8),
+                expected_num_trainable_weights=weights,
+            )
+
+    def test_stack_block(self):
+        # Two LayerNorms 4 and the feed-forward 4, plus the routing: two
+        # bidirectional SSMs of 12, or attention's 8.
+        for routing, weights in (("ssm", 32), ("attention", 16)):
+            self.run_layer_test(
+                cls=StackBlock,
+                init_kwargs={
+                    "hidden_dim": 8,
+                    "intermediate_dim": 16,
+                    "state_dim": 4,
+                    "routing": routing,
+                    "num_heads": 2,
+                    "dropout": 0.2,
+                    "a_initialization": "inv",
+                },
+                input_data=random_input(2, 10, 8),
+                expected_output_shape=(2, 10, 8),
+                expected_num_trainable_weights=weights,
+                # The two dropouts' seed generators.
+                expected_num_non_trainable_variables=2,
+            )

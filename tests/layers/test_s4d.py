@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_bigs import S4DConv
 from keras_bigs.layers import s4d
+from tests.keras_hub_test_case import TestCase
 
 
 def reference_kernel(a_re, a_im, c, log_step, length):
@@ -12,9 +13,9 @@ def reference_kernel(a_re, a_im, c, log_step, length):
     a = np.minimum(a_re, -1e-4) + 1j * a_im
     c = c[..., 0] + 1j * c[..., 1]
     dt = np.exp(log_step)
-    l = np.arange(length)
+    taps = np.arange(length)
     terms = (c * (np.exp(dt * a) - 1) / a)[..., None] * np.exp(
-        (dt * a)[..., None] * l
+        (dt * a)[..., None] * taps
     )
     return terms.sum(axis=-2).real
 
@@ -50,17 +51,21 @@ def test_kernel_matches_float64_formula(length):
     p = random_ssm(rng, (), 16)
     # One A_re above the clamp: the kernel must use min(A_re, -1e-4).
     p["A_re"][0] = 0.3
-    expected = reference_kernel(p["A_re"], p["A_im"], p["C"], p["log_step"],
-                                length)
+    expected = reference_kernel(
+        p["A_re"], p["A_im"], p["C"], p["log_step"], length
+    )
     got = s4d.zoh_kernel(
-        *(ops.convert_to_tensor(p[k].astype("float32"))
-          for k in ("A_re", "A_im", "C", "log_step")),
+        *(
+            ops.convert_to_tensor(p[k].astype("float32"))
+            for k in ("A_re", "A_im", "C", "log_step")
+        ),
         length,
     )
     got = ops.convert_to_numpy(got)
     assert got.shape == (length,)
-    np.testing.assert_allclose(got, expected, rtol=0,
-                               atol=1e-5 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        got, expected, rtol=0, atol=1e-5 * np.abs(expected).max()
+    )
 
 
 @pytest.mark.parametrize("a_initialization", ["hippo", "lin", "inv"])
@@ -71,13 +76,21 @@ def test_long_kernel_matches_float64_formula(a_initialization):
     rng = np.random.default_rng(2)
     p = random_ssm(rng, (), 64)
     p["A_re"], p["A_im"] = s4d.A_INITIALIZATIONS[a_initialization](64)
-    expected = reference_kernel(p["A_re"], p["A_im"], p["C"], p["log_step"],
-                                4096)
-    got = ops.convert_to_numpy(s4d.zoh_kernel(
-        *(ops.convert_to_tensor(p[k].astype("float32"))
-          for k in ("A_re", "A_im", "C", "log_step")), 4096))
-    np.testing.assert_allclose(got, expected, rtol=0,
-                               atol=2e-5 * np.abs(expected).max())
+    expected = reference_kernel(
+        p["A_re"], p["A_im"], p["C"], p["log_step"], 4096
+    )
+    got = ops.convert_to_numpy(
+        s4d.zoh_kernel(
+            *(
+                ops.convert_to_tensor(p[k].astype("float32"))
+                for k in ("A_re", "A_im", "C", "log_step")
+            ),
+            4096,
+        )
+    )
+    np.testing.assert_allclose(
+        got, expected, rtol=0, atol=2e-5 * np.abs(expected).max()
+    )
 
 
 @pytest.mark.backends("tensorflow")
@@ -87,28 +100,40 @@ def test_kernel_of_a_length_known_only_at_run_time():
     import tensorflow as tf
 
     rng = np.random.default_rng(3)
-    p = {k: tf.constant(v.astype("float32"))
-         for k, v in random_ssm(rng, (), 8).items()}
+    p = {
+        k: tf.constant(v.astype("float32"))
+        for k, v in random_ssm(rng, (), 8).items()
+    }
     args = [p[k] for k in ("A_re", "A_im", "C", "log_step")]
     dynamic = tf.function(
         lambda n: s4d.zoh_kernel(*args, n),
-        input_signature=[tf.TensorSpec((), tf.int32)])
-    np.testing.assert_allclose(dynamic(tf.constant(50)).numpy(),
-                               s4d.zoh_kernel(*args, 50).numpy(),
-                               rtol=0, atol=1e-6)
+        input_signature=[tf.TensorSpec((), tf.int32)],
+    )
+    np.testing.assert_allclose(
+        dynamic(tf.constant(50)).numpy(),
+        s4d.zoh_kernel(*args, 50).numpy(),
+        rtol=0,
+        atol=1e-6,
+    )
 
 
 def test_per_channel_kernel_matches_formula_per_channel():
     rng = np.random.default_rng(1)
     p = random_ssm(rng, (3,), 8)
     got = ops.convert_to_numpy(
-        s4d.zoh_kernel(*(ops.convert_to_tensor(p[k].astype("float32"))
-                         for k in ("A_re", "A_im", "C", "log_step")), 20)
+        s4d.zoh_kernel(
+            *(
+                ops.convert_to_tensor(p[k].astype("float32"))
+                for k in ("A_re", "A_im", "C", "log_step")
+            ),
+            20,
+        )
     )
     assert got.shape == (3, 20)
     for h in range(3):
-        expected = reference_kernel(p["A_re"][h], p["A_im"][h], p["C"][h],
-                                    p["log_step"][h], 20)
+        expected = reference_kernel(
+            p["A_re"][h], p["A_im"][h], p["C"][h], p["log_step"][h], 20
+        )
         np.testing.assert_allclose(got[h], expected, atol=1e-5)
 
 
@@ -143,8 +168,9 @@ def test_fft_convolution_matches_float64_reference(length, reverse):
         )
     )
     expected = float64_reference(u, k, reverse)
-    np.testing.assert_allclose(got, expected, rtol=0,
-                               atol=2e-6 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        got, expected, rtol=0, atol=2e-6 * np.abs(expected).max()
+    )
 
 
 @pytest.mark.parametrize("length", [1, 2, 6, 17])
@@ -158,15 +184,17 @@ def test_toeplitz_matrix_is_the_shifted_kernel(length):
     np.testing.assert_array_equal(got, expected)
     # A leading (per-channel) axis: one matrix per channel.
     both = ops.convert_to_numpy(
-        s4d.toeplitz_matrix(ops.convert_to_tensor(np.stack([k, 2 * k]))))
+        s4d.toeplitz_matrix(ops.convert_to_tensor(np.stack([k, 2 * k])))
+    )
     np.testing.assert_array_equal(both, np.stack([expected, 2 * expected]))
 
 
 @pytest.mark.parametrize("per_channel", [False, True])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("length", [1, 7, 64, 200])
-def test_toeplitz_convolution_matches_float64_reference(length, reverse,
-                                                       per_channel):
+def test_toeplitz_convolution_matches_float64_reference(
+    length, reverse, per_channel
+):
     rng = np.random.default_rng(7)
     u = rng.normal(size=(2, length, 3))  # (batch, L, channels)
     k = decaying_kernel(rng, (3, length) if per_channel else (length,))
@@ -179,8 +207,9 @@ def test_toeplitz_convolution_matches_float64_reference(length, reverse,
     )
     expected = float64_reference(u.transpose(0, 2, 1), k, reverse)
     expected = expected.transpose(0, 2, 1)
-    np.testing.assert_allclose(got, expected, rtol=0,
-                               atol=2e-6 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        got, expected, rtol=0, atol=2e-6 * np.abs(expected).max()
+    )
 
 
 def test_auto_mode_uses_toeplitz_for_short_and_fft_for_long_inputs():
@@ -211,14 +240,17 @@ def test_layer_output_is_kernel_convolution_plus_skip(conv_mode, reverse):
     p = random_ssm(rng, (), 8)
     set_ssm(layer, p, [0.7])
     k = reference_kernel(p["A_re"], p["A_im"], p["C"], p["log_step"], 40)
-    expected = float64_reference(u.transpose(0, 2, 1).astype("float64"), k,
-                                 reverse)
+    expected = float64_reference(
+        u.transpose(0, 2, 1).astype("float64"), k, reverse
+    )
     expected = expected.transpose(0, 2, 1) + 0.7 * u
     got = ops.convert_to_numpy(layer(u))
-    np.testing.assert_allclose(got, expected, rtol=0,
-                               atol=1e-5 * np.abs(expected).max())
-    np.testing.assert_allclose(ops.convert_to_numpy(layer.kernel(40)), k,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        got, expected, rtol=0, atol=1e-5 * np.abs(expected).max()
+    )
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(layer.kernel(40)), k, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("per_channel", [False, True])
@@ -229,8 +261,12 @@ def test_every_path_computes_the_same_layer_and_gradients(per_channel):
     weights = None
     results = {}
     for conv_mode in s4d.CONV_MODES:
-        layer = S4DConv(state_dim=8, kernel_per_channel=per_channel,
-                        conv_mode=conv_mode, reverse=True)
+        layer = S4DConv(
+            state_dim=8,
+            kernel_per_channel=per_channel,
+            conv_mode=conv_mode,
+            reverse=True,
+        )
         layer.build(u.shape)
         if weights is None:
             weights = layer.get_weights()
@@ -240,15 +276,17 @@ def test_every_path_computes_the_same_layer_and_gradients(per_channel):
         ]
     for conv_mode in ("toeplitz", "auto"):
         for got, want in zip(results[conv_mode], results["fft"]):
-            np.testing.assert_allclose(got, want, rtol=0,
-                                       atol=2e-5 * np.abs(want).max())
+            np.testing.assert_allclose(
+                got, want, rtol=0, atol=2e-5 * np.abs(want).max()
+            )
 
 
 def output_and_gradients(layer, u):
     """`layer(u)` and the gradients of `sum(layer(u) * w)` with respect to
     `u` and to each weight, on whatever backend runs."""
     w = ops.convert_to_tensor(
-        np.random.default_rng(9).normal(size=u.shape).astype("float32"))
+        np.random.default_rng(9).normal(size=u.shape).astype("float32")
+    )
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
@@ -259,7 +297,8 @@ def output_and_gradients(layer, u):
 
         values = [v.value for v in layer.trainable_variables]
         (grads, du), y = jax.grad(loss, argnums=(0, 1), has_aux=True)(
-            values, ops.convert_to_tensor(u))
+            values, ops.convert_to_tensor(u)
+        )
         return [y, du, *grads]
     if backend == "tensorflow":
         import tensorflow as tf
@@ -289,14 +328,16 @@ def test_toeplitz_needs_a_static_length():
     layer = S4DConv(state_dim=4, conv_mode="toeplitz")
     layer.build((None, None, 3))
     traced = tf.function(
-        layer, input_signature=[tf.TensorSpec((None, None, 3), tf.float32)])
+        layer, input_signature=[tf.TensorSpec((None, None, 3), tf.float32)]
+    )
     with pytest.raises(ValueError, match="static sequence length"):
         traced.get_concrete_function()
     # "auto" falls back to the FFT there.
     auto = S4DConv(state_dim=4)
     auto.build((None, None, 3))
     traced = tf.function(
-        auto, input_signature=[tf.TensorSpec((None, None, 3), tf.float32)])
+        auto, input_signature=[tf.TensorSpec((None, None, 3), tf.float32)]
+    )
     assert traced(tf.ones((2, 9, 3))).shape == (2, 9, 3)
 
 
@@ -316,8 +357,9 @@ def test_fft_path_memory_grows_linearly_with_length():
 
     def step_bytes(length):
         x = jax.ShapeDtypeStruct((2, length, 64), "float32")
-        compiled = jax.jit(jax.grad(loss, argnums=(0, 1))).lower(
-            values, x).compile()
+        compiled = (
+            jax.jit(jax.grad(loss, argnums=(0, 1))).lower(values, x).compile()
+        )
         memory = compiled.memory_analysis()
         return memory.temp_size_in_bytes + memory.output_size_in_bytes
 
@@ -331,7 +373,7 @@ def test_layer_is_causal_and_reverse_is_anticausal(conv_mode):
     u = rng.normal(size=(1, 50, 4)).astype("float32")
     s = 20
     changed_late = u.copy()
-    changed_late[:, s + 1:] = rng.normal(size=changed_late[:, s + 1:].shape)
+    changed_late[:, s + 1 :] = rng.normal(size=changed_late[:, s + 1 :].shape)
     changed_early = u.copy()
     changed_early[:, :s] = rng.normal(size=changed_early[:, :s].shape)
     for reverse, changed, same, different in (
@@ -350,8 +392,13 @@ def test_shared_kernel_parameter_shapes():
     layer = S4DConv(state_dim=16)
     layer.build((None, None, 12))
     shapes = {w.name: tuple(w.shape) for w in layer.weights}
-    assert shapes == {"A_re": (16,), "A_im": (16,), "C": (16, 2),
-                      "log_step": (1,), "D": (1,)}
+    assert shapes == {
+        "A_re": (16,),
+        "A_im": (16,),
+        "C": (16, 2),
+        "log_step": (1,),
+        "D": (1,),
+    }
 
 
 def test_per_channel_kernels_differ_by_channel_and_match_shared_when_equal():
@@ -360,16 +407,22 @@ def test_per_channel_kernels_differ_by_channel_and_match_shared_when_equal():
     per_channel = S4DConv(state_dim=8, kernel_per_channel=True)
     per_channel.build(u.shape)
     shapes = {w.name: tuple(w.shape) for w in per_channel.weights}
-    assert shapes == {"A_re": (3, 8), "A_im": (3, 8), "C": (3, 8, 2),
-                      "log_step": (3, 1), "D": (3,)}
+    assert shapes == {
+        "A_re": (3, 8),
+        "A_im": (3, 8),
+        "C": (3, 8, 2),
+        "log_step": (3, 1),
+        "D": (3,),
+    }
     assert ops.convert_to_numpy(per_channel.kernel(30)).shape == (3, 30)
 
     shared = S4DConv(state_dim=8)
     shared.build(u.shape)
     p = random_ssm(rng, (), 8)
     set_ssm(shared, p, [1.3])
-    set_ssm(per_channel, {k: np.stack([v] * 3) for k, v in p.items()},
-            [1.3] * 3)
+    set_ssm(
+        per_channel, {k: np.stack([v] * 3) for k, v in p.items()}, [1.3] * 3
+    )
     np.testing.assert_allclose(
         ops.convert_to_numpy(per_channel(u)),
         ops.convert_to_numpy(shared(u)),
@@ -381,8 +434,7 @@ def test_per_channel_kernels_differ_by_channel_and_match_shared_when_equal():
     set_ssm(per_channel, mixed, [1.3] * 3)
     y = ops.convert_to_numpy(per_channel(u))
     y_shared = ops.convert_to_numpy(shared(u))
-    np.testing.assert_allclose(y[..., [0, 2]], y_shared[..., [0, 2]],
-                               atol=1e-5)
+    np.testing.assert_allclose(y[..., [0, 2]], y_shared[..., [0, 2]], atol=1e-5)
     assert np.abs(y[..., 1] - y_shared[..., 1]).max() > 1e-3
 
 
@@ -392,8 +444,7 @@ def test_initializations():
     np.testing.assert_allclose(re, -0.5)
     np.testing.assert_allclose(im, np.pi * np.arange(n))
     re, im = s4d.s4d_inv(n)
-    np.testing.assert_allclose(
-        im, n / np.pi * (n / (2 * np.arange(n) + 1) - 1))
+    np.testing.assert_allclose(im, n / np.pi * (n / (2 * np.arange(n) + 1) - 1))
     # HiPPO-LegS: A + P P^T = -1/2 I + skew-symmetric; its eigenvalues
     # (-1/2 + i lambda) are the diagonal A.
     re, im = s4d.hippo_legs_diagonal(n)
@@ -409,8 +460,9 @@ def test_initializations():
     for name, fn in s4d.A_INITIALIZATIONS.items():
         layer = S4DConv(state_dim=n, a_initialization=name)
         layer.build((None, None, 4))
-        np.testing.assert_allclose(ops.convert_to_numpy(layer.A_im),
-                                   fn(n)[1], rtol=1e-6)
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(layer.A_im), fn(n)[1], rtol=1e-6
+        )
         log_step = ops.convert_to_numpy(layer.log_step)
         assert np.log(0.01) <= log_step.min() and log_step.max() < 0.0
         np.testing.assert_array_equal(ops.convert_to_numpy(layer.D), [1.0])
@@ -438,13 +490,31 @@ def test_mixed_precision_keeps_float32_math():
     np.testing.assert_allclose(out16, out32, atol=0.05 * np.abs(out32).max())
 
 
-def test_config_round_trip():
-    layer = S4DConv(state_dim=12, kernel_per_channel=True,
-                    a_initialization="inv", dt_min=0.001, dt_max=0.1,
-                    reverse=True, conv_mode="fft", name="ssm")
-    clone = S4DConv.from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
-    restored = keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(layer))
-    assert isinstance(restored, S4DConv)
-    assert restored.get_config() == layer.get_config()
+class S4DConvKerasHubTest(TestCase):
+    """keras-hub's layer checks: serialization, build, symbolic and eager
+    calls, a compiled training step, and every dtype policy."""
+
+    def test_layer_basics(self):
+        for kwargs in (
+            {"state_dim": 4},
+            {
+                "state_dim": 4,
+                "kernel_per_channel": True,
+                "a_initialization": "inv",
+                "dt_min": 0.001,
+                "dt_max": 0.1,
+                "reverse": True,
+                "conv_mode": "fft",
+            },
+        ):
+            self.run_layer_test(
+                cls=S4DConv,
+                init_kwargs=kwargs,
+                input_data=ops.convert_to_tensor(
+                    np.random.default_rng(0)
+                    .normal(size=(2, 10, 3))
+                    .astype("float32")
+                ),
+                expected_output_shape=(2, 10, 3),
+                expected_num_trainable_weights=5,
+            )

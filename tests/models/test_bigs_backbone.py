@@ -1,9 +1,14 @@
 import keras
 import numpy as np
 import pytest
+import safetensors.numpy
 from keras import ops
 
 from keras_bigs import BiGSBackbone
+from tests.conftest import PARITY_TOLERANCE
+from tests.conftest import fixture_dir
+from tests.conftest import reference_batches
+from tests.keras_hub_test_case import TestCase
 
 SMALL = dict(
     vocabulary_size=50,
@@ -43,34 +48,11 @@ def test_outputs_and_pooler_is_masked_mean():
     mask = inputs["padding_mask"][..., None]
     mean = (out["sequence_output"] * mask).sum(1) / mask.sum(1)
     dense = backbone.pooled_dense
-    expected = np.tanh(mean @ ops.convert_to_numpy(dense.kernel)
-                       + ops.convert_to_numpy(dense.bias))
+    expected = np.tanh(
+        mean @ ops.convert_to_numpy(dense.kernel)
+        + ops.convert_to_numpy(dense.bias)
+    )
     np.testing.assert_allclose(out["pooled_output"], expected, atol=1e-5)
-
-
-def test_config_round_trip():
-    backbone = BiGSBackbone(**SMALL, dropout=0.2, activation="gelu",
-                            layer_norm_epsilon=1e-6, kernel_per_channel=True,
-                            a_initialization="lin")
-    clone = BiGSBackbone.from_config(backbone.get_config())
-    assert clone.get_config() == backbone.get_config()
-    assert clone.count_params() == backbone.count_params()
-
-
-def test_keras_save_load_gives_identical_outputs(tmp_path):
-    backbone = BiGSBackbone(**SMALL)
-    inputs = make_inputs(2, 32, valid=[32, 11])
-    expected = run(backbone, inputs)
-    path = str(tmp_path / "backbone.keras")
-    backbone.save(path)
-    restored = keras.models.load_model(path)
-    assert isinstance(restored, BiGSBackbone)
-    for a, b in zip(backbone.weights, restored.weights):
-        np.testing.assert_array_equal(ops.convert_to_numpy(a),
-                                      ops.convert_to_numpy(b))
-    got = run(restored, inputs)
-    for key in expected:
-        np.testing.assert_array_equal(got[key], expected[key])
 
 
 @pytest.mark.parametrize("length", [1, 7, 32])
@@ -94,10 +76,11 @@ def test_outputs_do_not_depend_on_batch_composition():
     inputs = make_inputs(4, 32, valid=[32, 3, 17, 30])
     together = run(backbone, inputs)
     for row in range(4):
-        alone = run(backbone, {k: v[row:row + 1] for k, v in inputs.items()})
+        alone = run(backbone, {k: v[row : row + 1] for k, v in inputs.items()})
         for key in together:
-            np.testing.assert_allclose(alone[key][0], together[key][row],
-                                       atol=1e-5)
+            np.testing.assert_allclose(
+                alone[key][0], together[key][row], atol=1e-5
+            )
 
 
 def test_mixed_precision_runs_without_nan_and_keeps_float32_variables():
@@ -118,23 +101,30 @@ def test_mixed_precision_runs_without_nan_and_keeps_float32_variables():
 
 @pytest.mark.parametrize(
     "block_type,routing",
-    [("gated", "ssm"), ("gated", "attention"), ("stack", "ssm"),
-     ("stack", "attention")],
+    [
+        ("gated", "ssm"),
+        ("gated", "attention"),
+        ("stack", "ssm"),
+        ("stack", "attention"),
+    ],
 )
 def test_ablation_variants_build_and_train(block_type, routing):
-    backbone = BiGSBackbone(**SMALL, block_type=block_type, routing=routing,
-                            num_heads=2)
+    backbone = BiGSBackbone(
+        **SMALL, block_type=block_type, routing=routing, num_heads=2
+    )
     inputs = make_inputs(4, 16, valid=[16, 10, 5, 16])
     out = run(backbone, inputs)
     assert out["sequence_output"].shape == (4, 16, 16)
     if routing == "attention":
         # Attention masks padding: changing padded tokens changes nothing.
         changed = dict(inputs)
-        changed["token_ids"] = np.where(inputs["padding_mask"] == 1,
-                                        inputs["token_ids"], 7)
+        changed["token_ids"] = np.where(
+            inputs["padding_mask"] == 1, inputs["token_ids"], 7
+        )
         other = run(backbone, changed)
-        np.testing.assert_allclose(other["pooled_output"],
-                                   out["pooled_output"], atol=1e-5)
+        np.testing.assert_allclose(
+            other["pooled_output"], out["pooled_output"], atol=1e-5
+        )
 
     pooled = backbone(backbone.input)["pooled_output"]
     model = keras.Model(backbone.input, keras.layers.Dense(1)(pooled))
@@ -162,3 +152,75 @@ def test_keras_hub_preset_round_trip(tmp_path):
     got = run(restored, inputs)
     for key in expected:
         np.testing.assert_array_equal(got[key], expected[key])
+
+
+def tensor_inputs(batch, length, seed=0, valid=None):
+    return {
+        key: ops.convert_to_tensor(value)
+        for key, value in make_inputs(batch, length, seed, valid).items()
+    }
+
+
+class BiGSBackboneKerasHubTest(TestCase):
+    """keras-hub's backbone checks (serialization, eager and compiled calls,
+    variable lengths, every dtype policy, quantization), a `.keras` round
+    trip, and loading the original checkpoints as presets."""
+
+    def test_backbone_basics(self):
+        self.run_backbone_test(
+            cls=BiGSBackbone,
+            init_kwargs=SMALL,
+            input_data=tensor_inputs(2, 8, valid=[8, 5]),
+            expected_output_shape={
+                "sequence_output": (2, 8, 16),
+                "pooled_output": (2, 16),
+            },
+        )
+
+    def test_saved_model(self):
+        self.run_model_saving_test(
+            cls=BiGSBackbone,
+            init_kwargs={
+                **SMALL,
+                "dropout": 0.2,
+                "activation": "gelu",
+                "layer_norm_epsilon": 1e-6,
+                "kernel_per_channel": True,
+                "a_initialization": "lin",
+            },
+            input_data=tensor_inputs(2, 32, valid=[32, 7]),
+        )
+
+    def test_original_checkpoints_as_presets(self):
+        for fixtures in PARITY_TOLERANCE:
+            folder = fixture_dir("torch_classifier", fixtures)
+            reference = np.load(folder / "reference_outputs.npz")
+            inputs = dict(next(reference_batches(reference))[1])
+            self.run_preset_test(
+                cls=BiGSBackbone,
+                preset=str(folder),
+                input_data=inputs,
+                expected_output_shape={
+                    "sequence_output": (3, 64, 48),
+                    "pooled_output": (3, 48),
+                },
+                expected_partial_output={
+                    "sequence_output": reference["sequence_output"][0, 0, :8],
+                    "pooled_output": original_pooler(
+                        folder,
+                        reference["sequence_output"],
+                        inputs["padding_mask"],
+                    )[0, :8],
+                },
+            )
+
+
+def original_pooler(folder, sequence_output, padding_mask):
+    """The original's pooler in float64: the mean over non-padding tokens,
+    then dense + tanh, with the checkpoint's own pooler weights."""
+    weights = safetensors.numpy.load_file(str(folder / "model.safetensors"))
+    kernel = weights["bigs.pooler.dense.weight"].astype("float64").T
+    bias = weights["bigs.pooler.dense.bias"].astype("float64")
+    mask = padding_mask[..., None].astype("float64")
+    mean = (sequence_output * mask).sum(1) / mask.sum(1)
+    return np.tanh(mean @ kernel + bias)

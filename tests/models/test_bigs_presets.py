@@ -1,23 +1,38 @@
+import json
 import os
 import shutil
 
+import keras_hub
 import numpy as np
 import pytest
 
 import keras_bigs
+from keras_bigs.convert.original_checkpoint import task_class_name
+from keras_bigs.convert.readers import CheckpointError
 from tests.conftest import fixture_dir
+from tests.conftest import tiny_backbone
 
-TASKS = [keras_bigs.BiGSBackbone, keras_bigs.BiGSClassifier,
-         keras_bigs.BiGSMaskedLM, keras_bigs.BiGSQuestionAnswerer,
-         keras_bigs.BiGSMultipleChoice, keras_bigs.BiGSTokenizer,
-         keras_bigs.BiGSTextClassifierPreprocessor,
-         keras_bigs.BiGSMaskedLMPreprocessor]
+TASKS = [
+    keras_bigs.BiGSBackbone,
+    keras_bigs.BiGSClassifier,
+    keras_bigs.BiGSMaskedLM,
+    keras_bigs.BiGSQuestionAnswerer,
+    keras_bigs.BiGSMultipleChoice,
+    keras_bigs.BiGSTokenizer,
+    keras_bigs.BiGSTextClassifierPreprocessor,
+    keras_bigs.BiGSMaskedLMPreprocessor,
+]
 
 
 def test_registry_lists_the_published_checkpoints():
     assert set(keras_bigs.BIGS_PRESETS) == {
-        "bigs_128_en", "bigs_512_en", "bigs_1024_en", "bigs_4096_en",
-        "bigs_128_en_mnli", "bigs_512_en_mnli"}
+        "bigs_128_en",
+        "bigs_512_en",
+        "bigs_1024_en",
+        "bigs_4096_en",
+        "bigs_128_en_mnli",
+        "bigs_512_en_mnli",
+    }
     for name, preset in keras_bigs.BIGS_PRESETS.items():
         metadata = preset["metadata"]
         length = metadata["sequence_length"]
@@ -25,7 +40,9 @@ def test_registry_lists_the_published_checkpoints():
         assert preset["kaggle_handle"].startswith("hf://JunxiongWang/BiGS_")
         assert metadata["source"].startswith("https://huggingface.co/")
         assert metadata["params"] and metadata["training_tokens"]
-    assert set(keras_bigs.BIGS_PRESETS) <= set(keras_bigs.BiGSClassifier.presets)
+    assert set(keras_bigs.BIGS_PRESETS) <= set(
+        keras_bigs.BiGSClassifier.presets
+    )
 
 
 @pytest.mark.parametrize("cls", TASKS, ids=lambda c: c.__name__)
@@ -56,8 +73,7 @@ def test_registered_name_offline_says_what_it_tried(empty_offline_cache):
     assert "tools/convert_checkpoint.py" in message
 
 
-def test_registered_name_loads_from_the_hugging_face_cache(
-        empty_offline_cache):
+def test_registered_name_loads_from_the_hugging_face_cache(empty_offline_cache):
     # The layout huggingface_hub writes: refs/main names the snapshot.
     source = fixture_dir("torch_classifier")
     repo = empty_offline_cache / "models--JunxiongWang--BiGS_128_MNLI"
@@ -69,16 +85,19 @@ def test_registered_name_loads_from_the_hugging_face_cache(
         os.symlink(source / name, snapshot / name)
     with pytest.warns(UserWarning, match="preprocessor=None"):
         cached = keras_bigs.BiGSClassifier.from_preset("bigs_128_en_mnli")
-    direct = keras_bigs.BiGSClassifier.from_preset(str(source),
-                                                   preprocessor=None)
+    direct = keras_bigs.BiGSClassifier.from_preset(
+        str(source), preprocessor=None
+    )
     for a, b in zip(cached.weights, direct.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_preprocessing_of_a_registered_name_needs_no_download(
-        empty_offline_cache):
+    empty_offline_cache,
+):
     preprocessor = keras_bigs.BiGSTextClassifierPreprocessor.from_preset(
-        "bigs_4096_en")
+        "bigs_4096_en"
+    )
     assert preprocessor.sequence_length == 4096
     tokenizer = keras_bigs.BiGSTokenizer.from_preset("bigs_128_en")
     assert tokenizer.vocabulary_size() == 30522
@@ -87,36 +106,43 @@ def test_preprocessing_of_a_registered_name_needs_no_download(
 
 
 def small_backbone():
-    return keras_bigs.BiGSBackbone(
-        vocabulary_size=30522, num_layers=1, hidden_dim=16,
-        intermediate_dim=32, state_dim=4, max_sequence_length=16)
+    return tiny_backbone(16)
 
 
 def classifier():
     return keras_bigs.BiGSClassifier(
-        small_backbone(), num_classes=3,
+        small_backbone(),
+        num_classes=3,
         preprocessor=keras_bigs.BiGSTextClassifierPreprocessor(
-            keras_bigs.BiGSTokenizer(), sequence_length=16))
+            keras_bigs.BiGSTokenizer(), sequence_length=16
+        ),
+    )
 
 
 def masked_lm():
     return keras_bigs.BiGSMaskedLM(
         small_backbone(),
         preprocessor=keras_bigs.BiGSMaskedLMPreprocessor(
-            keras_bigs.BiGSTokenizer(), sequence_length=16))
+            keras_bigs.BiGSTokenizer(), sequence_length=16
+        ),
+    )
 
 
 def question_answerer():
     return keras_bigs.BiGSQuestionAnswerer(
         small_backbone(),
         preprocessor=keras_bigs.BiGSQuestionAnswererPreprocessor(
-            keras_bigs.BiGSTokenizer(), sequence_length=16))
+            keras_bigs.BiGSTokenizer(), sequence_length=16
+        ),
+    )
 
 
 def token_inputs(task):
-    x = {"token_ids": np.array([[101, 7592, 2088, 102] + [0] * 12]),
-         "segment_ids": np.zeros((1, 16), "int32"),
-         "padding_mask": np.array([[1] * 4 + [0] * 12])}
+    x = {
+        "token_ids": np.array([[101, 7592, 2088, 102] + [0] * 12]),
+        "segment_ids": np.zeros((1, 16), "int32"),
+        "padding_mask": np.array([[1] * 4 + [0] * 12]),
+    }
     if isinstance(task, keras_bigs.BiGSMaskedLM):
         x["mask_positions"] = np.array([[1, 2]])
     return x
@@ -127,10 +153,16 @@ def test_save_to_preset_round_trip(make, tmp_path):
     task = make()
     path = str(tmp_path / "preset")
     task.save_to_preset(path)
-    assert {"config.json", "model.weights.h5", "task.json",
-            "tokenizer.json", "preprocessor.json"} <= set(os.listdir(path))
-    assert os.path.exists(os.path.join(path, "assets", "tokenizer",
-                                       "vocabulary.txt"))
+    assert {
+        "config.json",
+        "model.weights.h5",
+        "task.json",
+        "tokenizer.json",
+        "preprocessor.json",
+    } <= set(os.listdir(path))
+    assert os.path.exists(
+        os.path.join(path, "assets", "tokenizer", "vocabulary.txt")
+    )
 
     restored = type(task).from_preset(path)
     assert len(restored.weights) == len(task.weights)
@@ -141,14 +173,20 @@ def test_save_to_preset_round_trip(make, tmp_path):
     restored.preprocessor, restored_preprocessor = None, restored.preprocessor
     expected = task.predict(token_inputs(task), verbose=0)
     got = restored.predict(token_inputs(task), verbose=0)
-    for name in (expected if isinstance(expected, dict) else [None]):
+    for name in expected if isinstance(expected, dict) else [None]:
         np.testing.assert_array_equal(
             got if name is None else got[name],
-            expected if name is None else expected[name])
-    assert (restored_preprocessor.get_config()["sequence_length"]
-            == preprocessor.get_config()["sequence_length"] == 16)
-    assert (restored_preprocessor.tokenizer.get_vocabulary()
-            == preprocessor.tokenizer.get_vocabulary())
+            expected if name is None else expected[name],
+        )
+    assert (
+        restored_preprocessor.get_config()["sequence_length"]
+        == preprocessor.get_config()["sequence_length"]
+        == 16
+    )
+    assert (
+        restored_preprocessor.tokenizer.get_vocabulary()
+        == preprocessor.tokenizer.get_vocabulary()
+    )
 
     backbone = keras_bigs.BiGSBackbone.from_preset(path)
     for a, b in zip(task.backbone.weights, backbone.weights):
@@ -156,14 +194,167 @@ def test_save_to_preset_round_trip(make, tmp_path):
     shutil.rmtree(path)
 
 
-@pytest.mark.parametrize("cls", [keras_bigs.BiGSClassifier,
-                                 keras_bigs.BiGSQuestionAnswerer,
-                                 keras_bigs.BiGSMultipleChoice])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        keras_bigs.BiGSClassifier,
+        keras_bigs.BiGSQuestionAnswerer,
+        keras_bigs.BiGSMultipleChoice,
+    ],
+)
 def test_another_task_from_a_saved_preset_pads_to_the_trained_length(
-        cls, tmp_path):
+    cls, tmp_path
+):
     # A masked-LM preset (length 16) loaded as another task: its
     # preprocessor is new, and pads to the backbone's length, not 512.
     masked_lm().save_to_preset(str(tmp_path / "mlm"))
     kwargs = {"num_classes": 2} if cls is keras_bigs.BiGSClassifier else {}
     task = cls.from_preset(str(tmp_path / "mlm"), **kwargs)
     assert task.preprocessor.sequence_length == 16
+
+
+@pytest.fixture
+def cached_registered_name(empty_offline_cache):
+    """`bigs_128_en_mnli` in the Hugging Face cache, as the original
+    classifier fixture (the layout huggingface_hub writes)."""
+    source = fixture_dir("torch_classifier")
+    repo = empty_offline_cache / "models--JunxiongWang--BiGS_128_MNLI"
+    snapshot = repo / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    for name in ("config.json", "model.safetensors"):
+        os.symlink(source / name, snapshot / name)
+    return "bigs_128_en_mnli"
+
+
+def every_kind_of_preset(tmp_path, registered_name):
+    """A registered name, an original checkpoint folder and a keras-hub
+    preset folder, all of the same 3-way classifier."""
+    original = str(fixture_dir("torch_classifier"))
+    saved = str(tmp_path / "keras_hub_preset")
+    keras_bigs.BiGSClassifier.from_preset(
+        original, preprocessor=None
+    ).save_to_preset(saved)
+    return {
+        "registered": registered_name,
+        "original": original,
+        "keras_hub": saved,
+    }
+
+
+@pytest.mark.parametrize("kind", ["registered", "original", "keras_hub"])
+def test_config_overrides_pass_through_for_every_kind_of_preset(
+    kind, tmp_path, cached_registered_name
+):
+    preset = every_kind_of_preset(tmp_path, cached_registered_name)[kind]
+    backbone = keras_bigs.BiGSBackbone.from_preset(
+        preset, conv_mode="fft", dropout=0.3
+    )
+    assert (backbone.conv_mode, backbone.dropout) == ("fft", 0.3)
+    assert backbone.bigs_layers[0].fs4.conv_mode == "fft"
+    # A task: its own arguments to the task, the backbone's to the backbone.
+    classifier = keras_bigs.BiGSClassifier.from_preset(
+        preset, preprocessor=None, conv_mode="toeplitz", dropout=0.4
+    )
+    assert classifier.backbone.conv_mode == "toeplitz"
+    assert classifier.dropout == 0.4 and classifier.backbone.dropout == 0.1
+    reference = keras_bigs.BiGSClassifier.from_preset(
+        every_kind_of_preset(tmp_path / "again", cached_registered_name)[
+            "original"
+        ],
+        preprocessor=None,
+    )
+    for a, b in zip(classifier.weights, reference.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("kind", ["registered", "original", "keras_hub"])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        keras_bigs.BiGSBackbone,
+        keras_bigs.BiGSClassifier,
+        keras_bigs.BiGSTextClassifierPreprocessor,
+        keras_bigs.BiGSTokenizer,
+    ],
+)
+def test_an_unknown_keyword_is_an_error_naming_it(
+    cls, kind, tmp_path, cached_registered_name
+):
+    preset = every_kind_of_preset(tmp_path, cached_registered_name)[kind]
+    with pytest.raises(
+        TypeError,
+        match="unexpected keyword argument 'foo_bar'. It accepts: .*dtype",
+    ):
+        cls.from_preset(preset, foo_bar=1)
+
+
+def test_a_keras_hub_preset_keeps_its_head_unless_told_otherwise(tmp_path):
+    saved = str(tmp_path / "classifier")
+    original = keras_bigs.BiGSClassifier.from_preset(
+        str(fixture_dir("torch_classifier")), preprocessor=None
+    )
+    original.save_to_preset(saved)
+    # The same num_classes loads the saved head (keras-hub alone would
+    # start a new one whenever num_classes is passed).
+    same = keras_bigs.BiGSClassifier.from_preset(saved, num_classes=3)
+    np.testing.assert_array_equal(
+        np.asarray(same.output_dense.kernel),
+        np.asarray(original.output_dense.kernel),
+    )
+    with pytest.raises(ValueError, match=r"num_classes=2 .*3 outputs"):
+        keras_bigs.BiGSClassifier.from_preset(saved, num_classes=2)
+    fresh = keras_bigs.BiGSClassifier.from_preset(
+        saved, num_classes=2, reinitialize_head=True
+    )
+    assert fresh.output_dense.units == 2
+    for a, b in zip(fresh.backbone.weights, original.backbone.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_preset_of_another_architecture_is_refused(tmp_path):
+    bert = keras_hub.models.BertBackbone(
+        vocabulary_size=50,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=8,
+        intermediate_dim=16,
+        max_sequence_length=16,
+    )
+    bert.save_to_preset(str(tmp_path / "bert"))
+    with pytest.raises(
+        ValueError, match="holds a BertBackbone, not a BiGSBackbone"
+    ):
+        keras_bigs.BiGSClassifier.from_preset(
+            str(tmp_path / "bert"), num_classes=2
+        )
+
+
+def test_a_folder_without_config_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="has no config.json"):
+        keras_bigs.BiGSBackbone.from_preset(str(tmp_path))
+
+
+def test_an_architecture_without_a_class_is_an_error_naming_it():
+    config = json.loads(
+        (fixture_dir("flax_token_classifier") / "config.json").read_text()
+    )
+    with pytest.raises(
+        CheckpointError,
+        match="no class for the architecture BiGSForTokenClassification",
+    ):
+        task_class_name(config)
+    assert task_class_name({"architectures": ["FlaxBiGSForMaskedLM"]}) == (
+        "BiGSMaskedLM"
+    )
+    assert task_class_name({}) == "BiGSMaskedLM"
+
+
+def test_backbone_overrides_with_a_given_backbone_are_an_error():
+    with pytest.raises(ValueError, match=r"\['conv_mode'\] have no effect"):
+        keras_bigs.BiGSClassifier.from_preset(
+            str(fixture_dir("torch_classifier")),
+            backbone=tiny_backbone(16),
+            conv_mode="fft",
+        )

@@ -18,17 +18,25 @@ def reference_rows():
 def packer(length):
     # Round robin gives each segment the same share as the reference's
     # longest-first truncation of pairs.
-    return MultiSegmentPacker(sequence_length=length, start_value=101,
-                              end_value=102, pad_value=0,
-                              truncate="round_robin")
+    return MultiSegmentPacker(
+        sequence_length=length,
+        start_value=101,
+        end_value=102,
+        pad_value=0,
+        truncate="round_robin",
+    )
 
 
 def test_special_token_ids_come_from_the_vocabulary():
     tokenizer = BiGSTokenizer()
     assert tokenizer.vocabulary_size() == 30522
-    assert (tokenizer.pad_token_id, tokenizer.unk_token_id,
-            tokenizer.cls_token_id, tokenizer.sep_token_id,
-            tokenizer.mask_token_id) == (0, 100, 101, 102, 103)
+    assert (
+        tokenizer.pad_token_id,
+        tokenizer.unk_token_id,
+        tokenizer.cls_token_id,
+        tokenizer.sep_token_id,
+        tokenizer.mask_token_id,
+    ) == (0, 100, 101, 102, 103)
 
 
 def test_vocabulary_without_special_tokens_is_refused():
@@ -40,12 +48,18 @@ def test_wordpiece_parity_python_and_tf_paths():
     rows = [r for r in reference_rows() if "tokens" in r]
     tokenizer = BiGSTokenizer()
     vocab = tokenizer.get_vocabulary()
-    eager = [[vocab[i] for i in np.asarray(tokenizer.tokenize(r["text_a"]))]
-             for r in rows]
-    dataset = tf.data.Dataset.from_tensor_slices(
-        [r["text_a"] for r in rows]).batch(64).map(tokenizer)
-    in_graph = [[vocab[i] for i in ids] for batch in dataset
-                for ids in batch.to_list()]
+    eager = [
+        [vocab[i] for i in np.asarray(tokenizer.tokenize(r["text_a"]))]
+        for r in rows
+    ]
+    dataset = (
+        tf.data.Dataset.from_tensor_slices([r["text_a"] for r in rows])
+        .batch(64)
+        .map(tokenizer)
+    )
+    in_graph = [
+        [vocab[i] for i in ids] for batch in dataset for ids in batch.to_list()
+    ]
     expected = [r["tokens"] for r in rows]
     assert eager == expected
     assert in_graph == expected
@@ -54,16 +68,21 @@ def test_wordpiece_parity_python_and_tf_paths():
 @pytest.mark.parametrize("length", [16, 128])
 @pytest.mark.parametrize("pairs", [False, True], ids=["single", "pair"])
 def test_packed_encoding_parity_python_and_tf_paths(length, pairs):
-    rows = [r for r in reference_rows()
-            if "token_ids" in r and r["sequence_length"] == length
-            and (r["text_b"] is not None) == pairs]
+    rows = [
+        r
+        for r in reference_rows()
+        if "token_ids" in r
+        and r["sequence_length"] == length
+        and (r["text_b"] is not None) == pairs
+    ]
     assert rows
     tokenizer = BiGSTokenizer()
     pack = packer(length)
     for r in rows:
         texts = [r["text_a"]] + ([r["text_b"]] if pairs else [])
-        token_ids, segment_ids = pack(tuple(tokenizer.tokenize(t)
-                                            for t in texts))
+        token_ids, segment_ids = pack(
+            tuple(tokenizer.tokenize(t) for t in texts)
+        )
         assert np.asarray(token_ids).tolist() == r["token_ids"], texts
         assert np.asarray(segment_ids).tolist() == r["segment_ids"], texts
         mask = (np.asarray(token_ids) != 0).astype(int).tolist()
@@ -74,7 +93,8 @@ def test_packed_encoding_parity_python_and_tf_paths(length, pairs):
         columns.append([r["text_b"] for r in rows])
     dataset = tf.data.Dataset.from_tensor_slices(tuple(columns)).batch(256)
     dataset = dataset.map(
-        lambda *texts: pack(tuple(tokenizer(t) for t in texts)))
+        lambda *texts: pack(tuple(tokenizer(t) for t in texts))
+    )
     got_ids, got_segments = [], []
     for token_ids, segment_ids in dataset:
         got_ids += token_ids.numpy().tolist()
@@ -86,9 +106,11 @@ def test_packed_encoding_parity_python_and_tf_paths(length, pairs):
 def test_config_round_trip_keeps_the_vocabulary():
     tokenizer = BiGSTokenizer(sequence_length=8)
     restored = keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(tokenizer))
+        keras.saving.serialize_keras_object(tokenizer)
+    )
     restored.set_vocabulary(tokenizer.get_vocabulary())
     assert restored.get_config() == tokenizer.get_config()
     np.testing.assert_array_equal(
         np.asarray(restored.tokenize("Ça va? [MASK]")),
-        np.asarray(tokenizer.tokenize("Ça va? [MASK]")))
+        np.asarray(tokenizer.tokenize("Ça va? [MASK]")),
+    )

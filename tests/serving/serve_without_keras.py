@@ -38,8 +38,10 @@ def describe(signature):
     _, inputs = signature.structured_input_signature
     return {
         "inputs": {name: spec.dtype.name for name, spec in inputs.items()},
-        "outputs": {name: spec.dtype.name for name, spec
-                    in signature.structured_outputs.items()},
+        "outputs": {
+            name: spec.dtype.name
+            for name, spec in signature.structured_outputs.items()
+        },
     }
 
 
@@ -70,11 +72,13 @@ def main(requests_path, results_path, cli_directory=None):
         if directory not in models:
             models[directory] = tf.saved_model.load(directory)
             signatures[directory] = {
-                name: describe(fn) for name, fn
-                in models[directory].signatures.items()}
+                name: describe(fn)
+                for name, fn in models[directory].signatures.items()
+            }
         function = models[directory].signatures[signature]
-        outputs = function(**{name: tf.constant(value)
-                              for name, value in inputs.items()})
+        outputs = function(
+            **{name: tf.constant(value) for name, value in inputs.items()}
+        )
         for name, value in outputs.items():
             value = value.numpy()
             if value.dtype == object:
@@ -82,8 +86,10 @@ def main(requests_path, results_path, cli_directory=None):
             results[f"{key}/{name}"] = value
 
     new_modules = sorted(
-        name for name in set(sys.modules) - modules_before
-        if name.split(".")[0] in ("keras",) + FORBIDDEN)
+        name
+        for name in set(sys.modules) - modules_before
+        if name.split(".")[0] in ("keras",) + FORBIDDEN
+    )
     assert not new_modules, f"serving imported {new_modules}"
     np.savez(results_path, **results)
     with open(results_path + ".json", "w") as f:

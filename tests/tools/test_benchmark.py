@@ -8,16 +8,34 @@ import sys
 
 import pytest
 
+from keras_bigs.performance import benchmark_length
+from keras_bigs.performance import matched_backbones
 from tests.conftest import REPO_ROOT
 
 TOOL = REPO_ROOT / "tools" / "benchmark.py"
-TINY = ["--hidden", "32", "--layers", "1", "--state", "8", "--repeats", "1",
-        "--warmup", "1", "--tokens-per-batch", "64"]
+TINY = [
+    "--hidden",
+    "32",
+    "--layers",
+    "1",
+    "--state",
+    "8",
+    "--repeats",
+    "1",
+    "--warmup",
+    "1",
+    "--tokens-per-batch",
+    "64",
+]
 
 
 def run_tool(*args):
-    result = subprocess.run([sys.executable, str(TOOL), *args],
-                            capture_output=True, text=True, cwd=REPO_ROOT)
+    result = subprocess.run(
+        [sys.executable, str(TOOL), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -33,13 +51,18 @@ def test_benchmark_writes_side_by_side_numbers(tmp_path):
     for length, batch in (("32", 2),):
         row = report["lengths"][length]
         assert row["batch_size"] == batch
-        for key in ("bigs_train_tokens_per_s", "bert_train_tokens_per_s",
-                    "bigs_inference_tokens_per_s",
-                    "bert_inference_tokens_per_s",
-                    "bigs_peak_memory_mb", "bert_peak_memory_mb"):
+        for key in (
+            "bigs_train_tokens_per_s",
+            "bert_train_tokens_per_s",
+            "bigs_inference_tokens_per_s",
+            "bert_inference_tokens_per_s",
+            "bigs_peak_memory_mb",
+            "bert_peak_memory_mb",
+        ):
             assert row[key] > 0, key
         assert row["train_ratio"] == pytest.approx(
-            row["bigs_train_tokens_per_s"] / row["bert_train_tokens_per_s"])
+            row["bigs_train_tokens_per_s"] / row["bert_train_tokens_per_s"]
+        )
         # Same width and depth: parameter counts within 10%.
         assert abs(row["bigs_parameters"] / row["bert_parameters"] - 1) < 0.1
 
@@ -47,8 +70,9 @@ def test_benchmark_writes_side_by_side_numbers(tmp_path):
 @pytest.mark.backends("jax")
 def test_convolution_paths_are_timed(tmp_path):
     out = tmp_path / "conv.json"
-    stdout = run_tool("--conv-only", "--lengths", "8,300", "--json",
-                      str(out), *TINY)
+    stdout = run_tool(
+        "--conv-only", "--lengths", "8,300", "--json", str(out), *TINY
+    )
     assert "Toeplitz ms" in stdout
     rows = json.loads(out.read_text())["convolution"]
     assert [r["auto"] for r in rows] == ["toeplitz", "fft"]
@@ -56,22 +80,18 @@ def test_convolution_paths_are_timed(tmp_path):
 
 
 def test_tokens_per_batch_must_divide_into_sequences():
-    from keras_bigs.analysis import benchmark
-
     with pytest.raises(ValueError, match="not a multiple of the sequence"):
-        benchmark.benchmark_length(100, tokens_per_batch=8192)
+        benchmark_length(100, tokens_per_batch=8192)
 
 
 def test_both_models_train_with_the_requested_dropout():
-    from keras_bigs.analysis import benchmark
-
-    tiny = dict(hidden_dim=16, num_layers=1, state_dim=4,
-                vocabulary_size=50)
+    tiny = dict(hidden_dim=16, num_layers=1, state_dim=4, vocabulary_size=50)
     for rate in (0.1, 0.0):
-        models = benchmark.matched_backbones(8, dropout=rate, **tiny)
-        assert [models[n].get_config()["dropout"] for n in ("bigs", "bert")
-                ] == [rate, rate]
+        models = matched_backbones(8, dropout=rate, **tiny)
+        assert [
+            models[n].get_config()["dropout"] for n in ("bigs", "bert")
+        ] == [rate, rate]
     # The default is the rate both models are trained with.
-    models = benchmark.matched_backbones(8, **tiny)
+    models = matched_backbones(8, **tiny)
     assert models["bert"].get_config()["dropout"] == 0.1
     assert models["bigs"].get_config()["dropout"] == 0.1

@@ -19,8 +19,9 @@ class Interrupt(keras.callbacks.Callback):
         self.step = step
 
     def on_train_batch_end(self, batch, logs=None):
-        iterations = int(keras.ops.convert_to_numpy(
-            self.model.optimizer.iterations))
+        iterations = int(
+            keras.ops.convert_to_numpy(self.model.optimizer.iterations)
+        )
         if iterations == self.step:
             raise KeyboardInterrupt(f"interrupted at step {iterations}")
 
@@ -28,8 +29,12 @@ class Interrupt(keras.callbacks.Callback):
 @pytest.fixture
 def corpus(tmp_path):
     path = tmp_path / "corpus.txt"
-    sentences = ["the cat sat on the mat", "a dog barks at the cat",
-                 "birds sing in the morning", "the sun is warm today"]
+    sentences = [
+        "the cat sat on the mat",
+        "a dog barks at the cat",
+        "birds sing in the morning",
+        "the sun is warm today",
+    ]
     path.write_text("\n".join(sentences * 20) + "\n")
     return path
 
@@ -41,14 +46,29 @@ def corpus(tmp_path):
 def test_pretrain_resumes_from_the_last_checkpoint(corpus, tmp_path):
     pretrain = load_tool("pretrain")
     output = tmp_path / "run"
-    args = ["--text", str(corpus), "--output-dir", str(output),
-            "--steps", "6", "--checkpoint-every", "2", "--batch-size", "4",
-            "--sequence-length", "32", "--verbose", "0"]
+    args = [
+        "--text",
+        str(corpus),
+        "--output-dir",
+        str(output),
+        "--steps",
+        "6",
+        "--checkpoint-every",
+        "2",
+        "--batch-size",
+        "4",
+        "--sequence-length",
+        "32",
+        "--verbose",
+        "0",
+    ]
     with pytest.raises(KeyboardInterrupt):
         pretrain.main(args, callbacks=[Interrupt(step=5)])
     checkpoints = sorted(p.name for p in (output / "checkpoints").iterdir())
-    assert checkpoints == ["step-00000002.weights.h5",
-                           "step-00000004.weights.h5"]
+    assert checkpoints == [
+        "step-00000002.weights.h5",
+        "step-00000004.weights.h5",
+    ]
     assert not (output / "model").exists()
 
     assert pretrain.main(args) == 0
@@ -58,17 +78,19 @@ def test_pretrain_resumes_from_the_last_checkpoint(corpus, tmp_path):
         epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
     assert epochs == [0, 1, 2]  # each period logged once across both runs
     # The last checkpoint holds the optimizer state at step 6.
-    masked_lm = keras_bigs.BiGSMaskedLM.from_preset(str(output / "model"),
-                                                    preprocessor=None)
+    masked_lm = keras_bigs.BiGSMaskedLM.from_preset(
+        str(output / "model"), preprocessor=None
+    )
     masked_lm.compile(optimizer=bigs_optimizer(1e-3, total_steps=6))
     restore_training_state(
-        masked_lm, output / "checkpoints" / "step-00000006.weights.h5")
-    assert int(keras.ops.convert_to_numpy(
-        masked_lm.optimizer.iterations)) == 6
+        masked_lm, output / "checkpoints" / "step-00000006.weights.h5"
+    )
+    assert int(keras.ops.convert_to_numpy(masked_lm.optimizer.iterations)) == 6
 
     # The final preset is the resumed model, and fine-tunes as a classifier.
     classifier = keras_bigs.BiGSClassifier.from_preset(
-        str(output / "model"), num_classes=2)
+        str(output / "model"), num_classes=2
+    )
     for a, b in zip(masked_lm.backbone.weights, classifier.backbone.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert classifier.predict(["a raw sentence"], verbose=0).shape == (1, 2)
@@ -77,10 +99,25 @@ def test_pretrain_resumes_from_the_last_checkpoint(corpus, tmp_path):
 @pytest.mark.backends("jax")
 def test_pretraining_lowers_the_masked_lm_loss(corpus, tmp_path):
     output = tmp_path / "run"
-    load_tool("pretrain").main([
-        "--text", str(corpus), "--output-dir", str(output), "--steps", "30",
-        "--checkpoint-every", "30", "--batch-size", "8",
-        "--sequence-length", "32", "--learning-rate", "3e-3",
-        "--verbose", "0"])
+    load_tool("pretrain").main(
+        [
+            "--text",
+            str(corpus),
+            "--output-dir",
+            str(output),
+            "--steps",
+            "30",
+            "--checkpoint-every",
+            "30",
+            "--batch-size",
+            "8",
+            "--sequence-length",
+            "32",
+            "--learning-rate",
+            "3e-3",
+            "--verbose",
+            "0",
+        ]
+    )
     results = json.loads((output / "pretrain_results.json").read_text())
     assert results["loss_reduction"] >= 0.3

@@ -5,31 +5,56 @@ import pytest
 import tensorflow as tf
 
 import keras_bigs
+from keras_bigs.data import get_glue_task
 from keras_bigs.data import glue_dataset
 from keras_bigs.training import compute_metrics
+from keras_bigs.training.glue_finetuning import GlueRun
+from keras_bigs.training.glue_finetuning import build_classifier
 from tests.conftest import shared_dir
+from tests.conftest import tiny_backbone
 from tests.tools.test_convert_checkpoint import load_tool
 
 
 # End to end on jax and tensorflow (the TPU path); the parts run on every
 # backend in tests/training and tests/data.
 @pytest.mark.backends("jax", "tensorflow")
-@pytest.mark.parametrize("task, metrics, eval_examples", [
-    ("wnli", ("accuracy",), 71),
-    ("stsb", ("pearson", "spearman"), 1500),
-])
+@pytest.mark.parametrize(
+    "task, metrics, eval_examples",
+    [
+        ("wnli", ("accuracy",), 71),
+        ("stsb", ("pearson", "spearman"), 1500),
+    ],
+)
 def test_run_glue_trains_evaluates_and_saves_the_best_model(
-        task, metrics, eval_examples, tmp_path):
+    task, metrics, eval_examples, tmp_path
+):
     glue_dir = shared_dir() / "glue"
     output = tmp_path / task
     # STS-B (pairs, regression) also exports its best model for serving.
-    export = ["--export", str(tmp_path / "serving" / "1")] \
-        if task == "stsb" else []
-    status = load_tool("run_glue").main([
-        "--task", task, "--glue-dir", str(glue_dir),
-        "--output-dir", str(output), "--max-steps", "3", "--epochs", "1",
-        "--batch-size", "8", "--sequence-length", "32", "--verbose", "0",
-        *export])
+    export = (
+        ["--export", str(tmp_path / "serving" / "1")] if task == "stsb" else []
+    )
+    status = load_tool("run_glue").main(
+        [
+            "--task",
+            task,
+            "--glue-dir",
+            str(glue_dir),
+            "--output-dir",
+            str(output),
+            "--max-steps",
+            "3",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--sequence-length",
+            "32",
+            "--verbose",
+            "0",
+            *export,
+        ]
+    )
     assert status == 0
     results = json.loads((output / "eval_results.json").read_text())
     assert results["split"] == "dev"
@@ -39,7 +64,8 @@ def test_run_glue_trains_evaluates_and_saves_the_best_model(
 
     # The saved model reproduces the reported metrics on the dev set.
     classifier = keras_bigs.BiGSClassifier.from_preset(
-        str(output / "best_model"))
+        str(output / "best_model")
+    )
     assert classifier.preprocessor.sequence_length == 32
     dev = glue_dataset(task, glue_dir, "dev", batch_size=64)
     labels = np.concatenate([y for _, y in dev.as_numpy_iterator()])
@@ -54,8 +80,9 @@ def test_run_glue_trains_evaluates_and_saves_the_best_model(
         serving = tf.saved_model.load(export[1]).signatures["serving_default"]
         (text_a, text_b), _ = next(iter(dev))
         scores = serving(text_a=text_a, text_b=text_b)["score"]
-        np.testing.assert_allclose(scores, predictions[:len(scores), 0],
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            scores, predictions[: len(scores), 0], rtol=1e-5, atol=1e-5
+        )
     else:
         assert results["export"] is None
 
@@ -63,9 +90,18 @@ def test_run_glue_trains_evaluates_and_saves_the_best_model(
 def test_run_glue_refuses_a_non_empty_export_folder(tmp_path, capsys):
     (tmp_path / "saved_model.pb").write_text("an older export")
     with pytest.raises(SystemExit):
-        load_tool("run_glue").main([
-            "--task", "rte", "--glue-dir", "glue", "--output-dir", "x",
-            "--export", str(tmp_path)])
+        load_tool("run_glue").main(
+            [
+                "--task",
+                "rte",
+                "--glue-dir",
+                "glue",
+                "--output-dir",
+                "x",
+                "--export",
+                str(tmp_path),
+            ]
+        )
     assert "exists and is not empty" in capsys.readouterr().err
 
 
@@ -73,3 +109,33 @@ def test_run_glue_needs_a_data_source(capsys):
     with pytest.raises(SystemExit):
         load_tool("run_glue").main(["--task", "rte", "--output-dir", "x"])
     assert "pass --glue-dir DIR, or --tfds" in capsys.readouterr().err
+
+
+def test_a_preset_head_of_the_task_size_is_kept_another_needs_a_new_one(
+    tmp_path,
+):
+    saved = keras_bigs.BiGSClassifier(
+        tiny_backbone(16),
+        num_classes=2,
+        preprocessor=keras_bigs.BiGSTextClassifierPreprocessor(
+            keras_bigs.BiGSTokenizer(), sequence_length=16
+        ),
+    )
+    saved.save_to_preset(str(tmp_path / "preset"))
+
+    def build(task, **kwargs):
+        run = GlueRun(task=task, preset=str(tmp_path / "preset"), **kwargs)
+        return build_classifier(run, get_glue_task(task))
+
+    kept = build("cola")
+    np.testing.assert_array_equal(
+        np.asarray(kept.output_dense.kernel),
+        np.asarray(saved.output_dense.kernel),
+    )
+    assert not np.array_equal(
+        np.asarray(build("cola", reinitialize_head=True).output_dense.kernel),
+        np.asarray(saved.output_dense.kernel),
+    )
+    with pytest.raises(ValueError, match="reinitialize_head=True"):
+        build("stsb")
+    assert build("stsb", reinitialize_head=True).num_classes == 1

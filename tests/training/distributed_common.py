@@ -6,17 +6,26 @@ import numpy as np
 
 import keras_bigs
 
-TINY = dict(vocabulary_size=100, num_layers=1, hidden_dim=8,
-            intermediate_dim=16, state_dim=4, max_sequence_length=16)
+TINY = dict(
+    vocabulary_size=100,
+    num_layers=1,
+    hidden_dim=8,
+    intermediate_dim=16,
+    state_dim=4,
+    max_sequence_length=16,
+)
 BATCH = 8
 
 
 def tiny_batch():
     rng = np.random.default_rng(0)
-    x = {"token_ids": rng.integers(1, 100, (BATCH, 16)).astype("int32"),
-         "segment_ids": rng.integers(0, 2, (BATCH, 16)).astype("int32"),
-         "padding_mask": (np.arange(16) < rng.integers(8, 17, (BATCH, 1))
-                          ).astype("int32")}
+    x = {
+        "token_ids": rng.integers(1, 100, (BATCH, 16)).astype("int32"),
+        "segment_ids": rng.integers(0, 2, (BATCH, 16)).astype("int32"),
+        "padding_mask": (
+            np.arange(16) < rng.integers(8, 17, (BATCH, 1))
+        ).astype("int32"),
+    }
     return x, rng.integers(0, 3, (BATCH,)).astype("int32")
 
 
@@ -25,8 +34,8 @@ def tiny_classifier(weights=None):
     device count computes the same function)."""
     keras.utils.set_random_seed(0)
     classifier = keras_bigs.BiGSClassifier(
-        keras_bigs.BiGSBackbone(dropout=0.0, **TINY), num_classes=3,
-        dropout=0.0)
+        keras_bigs.BiGSBackbone(dropout=0.0, **TINY), num_classes=3, dropout=0.0
+    )
     if weights is not None:
         classifier.set_weights(weights)
     return classifier

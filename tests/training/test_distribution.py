@@ -16,11 +16,21 @@ from keras_bigs.training import set_mixed_precision
 from keras_bigs.training import setup_distribution
 
 HERE = pathlib.Path(__file__).resolve().parent
-TINY = dict(vocabulary_size=100, num_layers=1, hidden_dim=8,
-            intermediate_dim=16, state_dim=4, max_sequence_length=16)
-MULTI_HOST_VARIABLES = ("KERAS_DISTRIBUTION_JOB_ADDRESSES",
-                        "JAX_COORDINATOR_ADDRESS", "TPU_WORKER_HOSTNAMES",
-                        "SLURM_NTASKS", "TPU_NAME")
+TINY = dict(
+    vocabulary_size=100,
+    num_layers=1,
+    hidden_dim=8,
+    intermediate_dim=16,
+    state_dim=4,
+    max_sequence_length=16,
+)
+MULTI_HOST_VARIABLES = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "JAX_COORDINATOR_ADDRESS",
+    "TPU_WORKER_HOSTNAMES",
+    "SLURM_NTASKS",
+    "TPU_NAME",
+)
 
 
 def run_script(name, **env):
@@ -33,22 +43,27 @@ def run_script(name, **env):
         text=True,
         timeout=600,
     )
-    results = [line for line in process.stdout.splitlines()
-               if line.startswith("RESULT ")]
+    results = [
+        line
+        for line in process.stdout.splitlines()
+        if line.startswith("RESULT ")
+    ]
     assert process.returncode == 0 and results, (
-        f"{name} failed (exit {process.returncode}):\n"
-        f"{process.stderr[-4000:]}")
-    return json.loads(results[-1][len("RESULT "):])
+        f"{name} failed (exit {process.returncode}):\n{process.stderr[-4000:]}"
+    )
+    return json.loads(results[-1][len("RESULT ") :])
 
 
 def assert_same_step(run, reference, initial):
     np.testing.assert_allclose(run["loss"], reference["loss"], rtol=1e-5)
-    for got, expected, start in zip(run["weights"], reference["weights"],
-                                    initial):
+    for got, expected, start in zip(
+        run["weights"], reference["weights"], initial
+    ):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     # The step is a real one: the weights moved far beyond the tolerance.
-    moves = [np.abs(np.subtract(w, s)).max()
-             for w, s in zip(run["weights"], initial)]
+    moves = [
+        np.abs(np.subtract(w, s)).max() for w, s in zip(run["weights"], initial)
+    ]
     assert max(moves) > 1e-2
 
 
@@ -61,8 +76,8 @@ def jax_results():
         # 8 virtual CPU devices; the other flags only make XLA compile
         # faster.
         XLA_FLAGS="--xla_force_host_platform_device_count=8 "
-                  "--xla_backend_optimization_level=0 "
-                  "--xla_llvm_disable_expensive_passes=true",
+        "--xla_backend_optimization_level=0 "
+        "--xla_llvm_disable_expensive_passes=true",
     )
 
 
@@ -72,9 +87,10 @@ def test_jax_data_and_model_parallel_match_one_device(jax_results):
     assert r["devices"] == 8
     # The one-process "cluster" went through jax.distributed.initialize.
     assert r["multi_host"] is True and r["process_count"] == 1
-    assert [(r[k]["kind"], r[k]["num_replicas"])
-            for k in ("single", "data_parallel", "model_parallel")] == [
-        ("default", 1), ("data_parallel", 8), ("model_parallel", 2)]
+    assert [
+        (r[k]["kind"], r[k]["num_replicas"])
+        for k in ("single", "data_parallel", "model_parallel")
+    ] == [("default", 1), ("data_parallel", 8), ("model_parallel", 2)]
     for kind in ("data_parallel", "model_parallel"):
         assert_same_step(r[kind], r["single"], r["initial_weights"])
 
@@ -85,10 +101,14 @@ def test_jax_variable_layouts_and_inputs(jax_results):
     # DataParallel replicates the gate's kernel on all 8 devices;
     # ModelParallel splits its output columns over the "model" axis.
     assert r["data_parallel"]["dv_kernel_sharding"] in (
-        "PartitionSpec(None, None)", "P(None, None)")
+        "PartitionSpec(None, None)",
+        "P(None, None)",
+    )
     assert r["data_parallel"]["dv_kernel_devices"] == 8
     assert r["model_parallel"]["dv_kernel_sharding"] in (
-        "PartitionSpec(None, 'model')", "P(None, 'model')")
+        "PartitionSpec(None, 'model')",
+        "P(None, 'model')",
+    )
     assert r["model_parallel"]["dv_kernel_devices"] == 8
     # One process: one input pipeline with the whole global batch.
     for kind in ("single", "data_parallel", "model_parallel"):
@@ -100,9 +120,13 @@ def test_jax_variable_layouts_and_inputs(jax_results):
 def test_tf_mirrored_matches_one_device():
     r = run_script("distributed_tf_step.py", KERAS_BACKEND="tensorflow")
     assert (r["default"]["kind"], r["default"]["num_replicas"]) == (
-        "default", 1)
+        "default",
+        1,
+    )
     assert (r["mirrored"]["kind"], r["mirrored"]["num_replicas"]) == (
-        "mirrored", 2)
+        "mirrored",
+        2,
+    )
     # The task's own `fit` on `distribute_dataset`: global batches of 8,
     # split over the 2 replicas by Keras.
     assert r["mirrored"]["input_batch"] == 8
@@ -114,8 +138,7 @@ def test_tf_mirrored_matches_one_device():
     worker = r["multi_worker_input"]
     assert worker["distributed"] is True
     assert worker["per_replica_batch"] == 4
-    np.testing.assert_allclose(worker["loss"], r["default"]["loss"],
-                               rtol=1e-5)
+    np.testing.assert_allclose(worker["loss"], r["default"]["loss"], rtol=1e-5)
     moves = worker["max_moves"]
     assert 0.9e-2 < moves["bigs_layer_0/dv/kernel"] <= 1.0001e-2
     for ssm in ("bigs_layer_0/fs4/A_re", "bigs_layer_0/fs4/log_step"):
@@ -126,14 +149,19 @@ def test_tf_mirrored_matches_one_device():
 def test_tpu_that_cannot_be_reached_fails_with_a_clear_error(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
     # Nothing listens on port 1: refused at once by the TCP pre-check.
-    with pytest.raises(TPUNotFoundError, match=(
+    with pytest.raises(
+        TPUNotFoundError,
+        match=(
             r"No TPU found at tpu='grpc://127.0.0.1:1': cannot connect to "
-            r"127.0.0.1:1")):
+            r"127.0.0.1:1"
+        ),
+    ):
         setup_distribution("tpu", tpu="grpc://127.0.0.1:1")
     # A TPU name is looked up through the GCE metadata server, whose host
     # does not resolve off Google Cloud: the resolver fails immediately.
-    with pytest.raises(TPUNotFoundError,
-                       match=r"No TPU found at tpu='bigs-no-such-tpu'"):
+    with pytest.raises(
+        TPUNotFoundError, match=r"No TPU found at tpu='bigs-no-such-tpu'"
+    ):
         setup_distribution("tpu", tpu="bigs-no-such-tpu")
     with pytest.raises(TPUNotFoundError, match="No TPU found: pass `tpu=`"):
         setup_distribution("tpu")
@@ -148,15 +176,21 @@ def test_jax_tpu_strategy_needs_tpu_devices():
 def test_unknown_and_other_backend_strategies():
     backend = keras.backend.backend()
     if backend == "torch":
-        with pytest.raises(NotImplementedError, match="Strategy 'mirrored' "
-                           "is not available on the torch backend"):
+        with pytest.raises(
+            NotImplementedError,
+            match="Strategy 'mirrored' is not available on the torch backend",
+        ):
             setup_distribution("mirrored")
         return
     other = {"jax": "mirrored", "tensorflow": "data_parallel"}[backend]
     owner = {"jax": "tensorflow", "tensorflow": "jax"}[backend]
-    with pytest.raises(ValueError, match=(
+    with pytest.raises(
+        ValueError,
+        match=(
             f"Unknown strategy '{other}' for the {backend} backend "
-            f"\\('{other}' is a {owner} strategy\\)")):
+            f"\\('{other}' is a {owner} strategy\\)"
+        ),
+    ):
         setup_distribution(other)
     with pytest.raises(ValueError, match="Unknown strategy 'bogus'"):
         setup_distribution("bogus")
@@ -176,23 +210,31 @@ def test_default_setup_on_one_device(monkeypatch):
         return "dataset"
 
     assert setup.distribute_dataset(dataset_fn) == "dataset"
-    assert (contexts[0].num_input_pipelines,
-            contexts[0].input_pipeline_id,
-            contexts[0].get_per_replica_batch_size(32)) == (1, 0, 32)
+    assert (
+        contexts[0].num_input_pipelines,
+        contexts[0].input_pipeline_id,
+        contexts[0].get_per_replica_batch_size(32),
+    ) == (1, 0, 32)
     assert initialize_multi_host() is False
 
 
 @pytest.mark.backends("jax")
 def test_layout_map_covers_the_real_variable_paths():
     mesh = keras.distribution.DeviceMesh(
-        shape=(1, 1), axis_names=("batch", "model"), devices=["cpu:0"])
+        shape=(1, 1), axis_names=("batch", "model"), devices=["cpu:0"]
+    )
     layout_map = bigs_layout_map(mesh)
 
     def layouts(model):
         # A path matching two keys would raise here.
-        return {v.path: (None if layout_map[v.path] is None
-                         else tuple(layout_map[v.path].axes))
-                for v in model.weights}
+        return {
+            v.path: (
+                None
+                if layout_map[v.path] is None
+                else tuple(layout_map[v.path].axes)
+            )
+            for v in model.weights
+        }
 
     masked_lm = keras_bigs.BiGSMaskedLM(keras_bigs.BiGSBackbone(**TINY))
     got = layouts(masked_lm)
@@ -200,12 +242,18 @@ def test_layout_map_covers_the_real_variable_paths():
     block = "bigs_layer_0/"
     assert sharded == {
         "token_embedding/embeddings": (None, "model"),
-        **{block + f"{name}/kernel": (None, "model")
-           for name in ("dv", "du_forward", "du_backward", "gated_ffn/dol")},
-        **{block + f"{name}/bias": ("model",)
-           for name in ("dv", "du_forward", "du_backward", "gated_ffn/dol")},
-        **{block + f"{name}/kernel": ("model", None)
-           for name in ("duc_forward", "duc_backward", "gated_ffn/do")},
+        **{
+            block + f"{name}/kernel": (None, "model")
+            for name in ("dv", "du_forward", "du_backward", "gated_ffn/dol")
+        },
+        **{
+            block + f"{name}/bias": ("model",)
+            for name in ("dv", "du_forward", "du_backward", "gated_ffn/dol")
+        },
+        **{
+            block + f"{name}/kernel": ("model", None)
+            for name in ("duc_forward", "duc_backward", "gated_ffn/do")
+        },
         "mlm_head/intermediate_dense/kernel": (None, "model"),
         "mlm_head/intermediate_dense/bias": ("model",),
     }
@@ -228,9 +276,10 @@ def test_initialize_multi_host_follows_the_environment(monkeypatch):
     assert initialize_multi_host() is False
     if keras.backend.backend() == "torch":
         monkeypatch.setenv("SLURM_NTASKS", "4")
-        with pytest.raises(NotImplementedError,
-                           match="Multi-host training is not available on "
-                           "the torch backend"):
+        with pytest.raises(
+            NotImplementedError,
+            match="Multi-host training is not available on the torch backend",
+        ):
             initialize_multi_host()
 
 
@@ -238,9 +287,13 @@ def test_initialize_multi_host_follows_the_environment(monkeypatch):
 
 
 def test_set_mixed_precision_validates():
-    with pytest.raises(ValueError, match=(
+    with pytest.raises(
+        ValueError,
+        match=(
             r"Unknown precision policy 'float16'; expected None or one of "
-            r"\('float32', 'mixed_bfloat16', 'mixed_float16'\)")):
+            r"\('float32', 'mixed_bfloat16', 'mixed_float16'\)"
+        ),
+    ):
         set_mixed_precision("float16")
     assert set_mixed_precision("mixed_float16").name == "mixed_float16"
     assert set_mixed_precision(None).name == "float32"
@@ -256,8 +309,12 @@ def test_mixed_bfloat16_computes_dense_layers_in_bfloat16_and_trains():
     finally:
         set_mixed_precision(None)
     block = backbone.bigs_layers[0]
-    for dense in (block.dv, block.du_forward, block.gated_ffn.do,
-                  backbone.pooled_dense):
+    for dense in (
+        block.dv,
+        block.du_forward,
+        block.gated_ffn.do,
+        backbone.pooled_dense,
+    ):
         assert dense.compute_dtype == "bfloat16"
         assert dense.kernel.dtype == "float32"
     for ssm in (block.fs4, block.bs4):
@@ -265,19 +322,24 @@ def test_mixed_bfloat16_computes_dense_layers_in_bfloat16_and_trains():
     outputs = backbone.output
     assert outputs["sequence_output"].dtype == "bfloat16"
     rng = np.random.default_rng(0)
-    x = {"token_ids": rng.integers(1, 100, (4, 16)).astype("int32"),
-         "segment_ids": np.zeros((4, 16), "int32"),
-         "padding_mask": np.ones((4, 16), "int32")}
-    before = [keras.ops.convert_to_numpy(v)
-              for v in classifier.trainable_variables]
+    x = {
+        "token_ids": rng.integers(1, 100, (4, 16)).astype("int32"),
+        "segment_ids": np.zeros((4, 16), "int32"),
+        "padding_mask": np.ones((4, 16), "int32"),
+    }
+    before = [
+        keras.ops.convert_to_numpy(v) for v in classifier.trainable_variables
+    ]
     classifier.compile(
         optimizer=keras.optimizers.SGD(0.5),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[])
+        metrics=[],
+    )
     loss = classifier.train_on_batch(x, np.array([0, 1, 2, 0]))
     loss = loss[0] if isinstance(loss, (list, tuple)) else loss
     assert np.isfinite(float(loss))
-    after = [keras.ops.convert_to_numpy(v)
-             for v in classifier.trainable_variables]
+    after = [
+        keras.ops.convert_to_numpy(v) for v in classifier.trainable_variables
+    ]
     assert all(a.dtype == np.float32 for a in after)
     assert max(np.abs(a - b).max() for a, b in zip(after, before)) > 0

@@ -64,12 +64,13 @@ def test_against_scipy():
     x = rng.normal(size=200)
     y = 0.6 * x + rng.normal(size=200)
     y_ties = np.round(y)  # many ties
-    assert pearson(x, y) == pytest.approx(stats.pearsonr(x, y)[0],
-                                          abs=1e-12)
+    assert pearson(x, y) == pytest.approx(stats.pearsonr(x, y)[0], abs=1e-12)
     assert spearman(x, y_ties) == pytest.approx(
-        stats.spearmanr(x, y_ties)[0], abs=1e-12)
+        stats.spearmanr(x, y_ties)[0], abs=1e-12
+    )
     assert spearman(np.round(x), y_ties) == pytest.approx(
-        stats.spearmanr(np.round(x), y_ties)[0], abs=1e-12)
+        stats.spearmanr(np.round(x), y_ties)[0], abs=1e-12
+    )
 
 
 def test_against_scikit_learn():
@@ -78,21 +79,25 @@ def test_against_scikit_learn():
     labels = rng.integers(0, 2, 300)
     predictions = np.where(rng.random(300) < 0.7, labels, 1 - labels)
     assert f1(predictions, labels) == pytest.approx(
-        sk.f1_score(labels, predictions))
+        sk.f1_score(labels, predictions)
+    )
     assert matthews_corrcoef(predictions, labels) == pytest.approx(
-        sk.matthews_corrcoef(labels, predictions))
+        sk.matthews_corrcoef(labels, predictions)
+    )
 
 
 def test_compute_metrics():
     logits = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
     labels = np.array([1, 0, 0, 0])
     assert compute_metrics(["accuracy", "f1"], logits, labels) == {
-        "accuracy": 0.75, "f1": pytest.approx(2 / 3)}
+        "accuracy": 0.75,
+        "f1": pytest.approx(2 / 3),
+    }
     # A GLUE task name selects its metrics.
-    assert list(compute_metrics("mrpc", [1, 0], [1, 0])) == ["f1",
-                                                             "accuracy"]
-    scores = compute_metrics("stsb", np.array([[1.0], [2.0], [3.0]]),
-                             [0.5, 2.5, 2.0])
+    assert list(compute_metrics("mrpc", [1, 0], [1, 0])) == ["f1", "accuracy"]
+    scores = compute_metrics(
+        "stsb", np.array([[1.0], [2.0], [3.0]]), [0.5, 2.5, 2.0]
+    )
     assert set(scores) == {"pearson", "spearman"}
     assert scores["spearman"] == pytest.approx(0.5)
     assert all(isinstance(v, float) for v in scores.values())
@@ -103,6 +108,7 @@ def test_errors():
         compute_metrics(["accuracy", "bleu"], [1], [1])
     with pytest.raises(ValueError, match="same number of elements"):
         accuracy([1, 0], [1])
-    with pytest.raises(ValueError, match="`pearson` needs one score per "
-                       "example"):
+    with pytest.raises(
+        ValueError, match="`pearson` needs one score per example"
+    ):
         compute_metrics(["pearson"], np.zeros((3, 2)), [0, 1, 0])

@@ -17,10 +17,11 @@ import keras
 import keras_hub
 import numpy as np
 
-from keras_bigs.layers.s4d import CONV_MODES
+from keras_bigs.layers.devices import device_kind
+from keras_bigs.layers.s4d import CONV_PATHS
 from keras_bigs.layers.s4d import S4DConv
 from keras_bigs.layers.s4d import resolve_conv_mode
-from keras_bigs.models.bigs_backbone import BiGSBackbone
+from keras_bigs.models import BiGSBackbone
 
 MODEL_NAMES = ("bigs", "bert")
 
@@ -28,10 +29,19 @@ MODEL_NAMES = ("bigs", "bert")
 # === Models and data ===
 
 
-def matched_backbones(length, hidden_dim=256, num_layers=4,
-                      bigs_intermediate_dim=None, bert_intermediate_dim=None,
-                      num_heads=None, state_dim=64, vocabulary_size=30522,
-                      dtype=None, conv_mode="auto", dropout=0.1):
+def matched_backbones(
+    length,
+    hidden_dim=256,
+    num_layers=4,
+    bigs_intermediate_dim=None,
+    bert_intermediate_dim=None,
+    num_heads=None,
+    state_dim=64,
+    vocabulary_size=30522,
+    dtype=None,
+    conv_mode="auto",
+    dropout=0.1,
+):
     """A `BiGSBackbone` and a keras-hub `BertBackbone` of equal depth and
     width, with the paper's intermediate widths (BiGS `3H`, BERT `4H`).
 
@@ -46,15 +56,25 @@ def matched_backbones(length, hidden_dim=256, num_layers=4,
     after each sublayer; BiGS, as the original, only after the embeddings.
     `dropout=0.0` times the bare math.
     """
-    common = dict(vocabulary_size=vocabulary_size, num_layers=num_layers,
-                  hidden_dim=hidden_dim, max_sequence_length=length,
-                  dropout=dropout, dtype=dtype)
+    common = dict(
+        vocabulary_size=vocabulary_size,
+        num_layers=num_layers,
+        hidden_dim=hidden_dim,
+        max_sequence_length=length,
+        dropout=dropout,
+        dtype=dtype,
+    )
     bigs = BiGSBackbone(
         intermediate_dim=bigs_intermediate_dim or 3 * hidden_dim,
-        state_dim=state_dim, conv_mode=conv_mode, **common)
+        state_dim=state_dim,
+        conv_mode=conv_mode,
+        **common,
+    )
     bert = keras_hub.models.BertBackbone(
         intermediate_dim=bert_intermediate_dim or 4 * hidden_dim,
-        num_heads=num_heads or max(1, hidden_dim // 64), **common)
+        num_heads=num_heads or max(1, hidden_dim // 64),
+        **common,
+    )
     return {"bigs": bigs, "bert": bert}
 
 
@@ -77,8 +97,9 @@ def random_batch(batch_size, length, vocabulary_size=30522, seed=0):
     """Token ids, segment ids, a full padding mask and binary labels."""
     rng = np.random.default_rng(seed)
     x = {
-        "token_ids": rng.integers(0, vocabulary_size, (batch_size, length))
-        .astype("int32"),
+        "token_ids": rng.integers(
+            0, vocabulary_size, (batch_size, length)
+        ).astype("int32"),
         "segment_ids": np.zeros((batch_size, length), "int32"),
         "padding_mask": np.ones((batch_size, length), "int32"),
     }
@@ -92,8 +113,8 @@ def random_batch(batch_size, length, vocabulary_size=30522, seed=0):
 def _block(value):
     """Wait for asynchronous backends (JAX dispatches before computing)."""
     keras.tree.map_structure(
-        lambda t: keras.ops.convert_to_numpy(t) if t is not None else t,
-        value)
+        lambda t: keras.ops.convert_to_numpy(t) if t is not None else t, value
+    )
 
 
 def interleaved_seconds(steps, repeats=5, warmup=2, untimed_per_turn=1):
@@ -127,20 +148,32 @@ def xla_step_memory_mb(model, x, y):
     weights, optimizer state, the batch and every activation kept for the
     backward pass."""
     if keras.backend.backend() != "jax":
-        raise ValueError("XLA's buffer plan is read through JAX; this is "
-                         f"the {keras.backend.backend()} backend.")
+        raise ValueError(
+            "XLA's buffer plan is read through JAX; this is "
+            f"the {keras.backend.backend()} backend."
+        )
     import jax
 
     model.train_on_batch(x, y)  # builds the optimizer state
     state = model._get_jax_state(
-        trainable_variables=True, non_trainable_variables=True,
-        optimizer_variables=True, metrics_variables=True,
-        purge_model_variables=False)
-    compiled = jax.jit(model.train_step).lower(
-        state, (x, keras.ops.convert_to_tensor(y), None)).compile()
+        trainable_variables=True,
+        non_trainable_variables=True,
+        optimizer_variables=True,
+        metrics_variables=True,
+        purge_model_variables=False,
+    )
+    compiled = (
+        jax.jit(model.train_step)
+        .lower(state, (x, keras.ops.convert_to_tensor(y), None))
+        .compile()
+    )
     memory = compiled.memory_analysis()
-    total = (memory.argument_size_in_bytes + memory.output_size_in_bytes
-             - memory.alias_size_in_bytes + memory.temp_size_in_bytes)
+    total = (
+        memory.argument_size_in_bytes
+        + memory.output_size_in_bytes
+        - memory.alias_size_in_bytes
+        + memory.temp_size_in_bytes
+    )
     return total / 2**20
 
 
@@ -159,8 +192,11 @@ def rss_step_memory_mb(name, length, tokens_per_batch=8192, **model_kwargs):
     before = peak_rss_mb()
     backbone = matched_backbones(length, **model_kwargs)[name]
     model = classification_model(backbone)
-    x, y = random_batch(tokens_per_batch // length, length,
-                        model_kwargs.get("vocabulary_size", 30522))
+    x, y = random_batch(
+        tokens_per_batch // length,
+        length,
+        model_kwargs.get("vocabulary_size", 30522),
+    )
     for _ in range(2):
         _block(model.train_on_batch(x, y))
     return peak_rss_mb() - before
@@ -171,8 +207,6 @@ def rss_step_memory_mb(name, length, tokens_per_batch=8192, **model_kwargs):
 
 def machine_description():
     """Where the numbers come from: CPU, cores, memory, library versions."""
-    from keras_bigs.layers.devices import device_kind
-
     info = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -208,9 +242,16 @@ def machine_description():
     return info
 
 
-def benchmark_length(length, tokens_per_batch=8192, repeats=5, warmup=2,
-                     memory=True, inference=True, untimed_per_turn=1,
-                     **model_kwargs):
+def benchmark_length(
+    length,
+    tokens_per_batch=8192,
+    repeats=5,
+    warmup=2,
+    memory=True,
+    inference=True,
+    untimed_per_turn=1,
+    **model_kwargs,
+):
     """Train (and inference) tokens/s of BiGS and BERT at one length.
 
     Returns a dict with `batch_size`, `bigs_train_tokens_per_s`,
@@ -218,22 +259,35 @@ def benchmark_length(length, tokens_per_batch=8192, repeats=5, warmup=2,
     inference, parameter counts and, on JAX, `*_peak_memory_mb`.
     """
     if tokens_per_batch % length:
-        raise ValueError(f"tokens_per_batch={tokens_per_batch} is not a "
-                         f"multiple of the sequence length {length}.")
+        raise ValueError(
+            f"tokens_per_batch={tokens_per_batch} is not a "
+            f"multiple of the sequence length {length}."
+        )
     batch_size = tokens_per_batch // length
     backbones = matched_backbones(length, **model_kwargs)
     models = {name: classification_model(b) for name, b in backbones.items()}
-    x, y = random_batch(batch_size, length,
-                        model_kwargs.get("vocabulary_size", 30522))
-    row = {"length": length, "batch_size": batch_size,
-           "conv_mode": resolve_conv_mode(
-               model_kwargs.get("conv_mode", "auto"), length)}
+    x, y = random_batch(
+        batch_size, length, model_kwargs.get("vocabulary_size", 30522)
+    )
+    row = {
+        "length": length,
+        "batch_size": batch_size,
+        "conv_mode": resolve_conv_mode(
+            model_kwargs.get("conv_mode", "auto"), length
+        ),
+    }
     for name, backbone in backbones.items():
         row[f"{name}_parameters"] = backbone.count_params()
 
     train = interleaved_seconds(
-        {name: (lambda m=m: m.train_on_batch(x, y))
-         for name, m in models.items()}, repeats, warmup, untimed_per_turn)
+        {
+            name: (lambda m=m: m.train_on_batch(x, y))
+            for name, m in models.items()
+        },
+        repeats,
+        warmup,
+        untimed_per_turn,
+    )
     for name, seconds in train.items():
         row[f"{name}_train_step_s"] = seconds
         row[f"{name}_train_tokens_per_s"] = tokens_per_batch / seconds
@@ -241,9 +295,14 @@ def benchmark_length(length, tokens_per_batch=8192, repeats=5, warmup=2,
 
     if inference:
         infer = interleaved_seconds(
-            {name: (lambda m=m: m.predict_on_batch(x))
-             for name, m in models.items()}, repeats, warmup,
-            untimed_per_turn)
+            {
+                name: (lambda m=m: m.predict_on_batch(x))
+                for name, m in models.items()
+            },
+            repeats,
+            warmup,
+            untimed_per_turn,
+        )
         for name, seconds in infer.items():
             row[f"{name}_inference_tokens_per_s"] = tokens_per_batch / seconds
         row["inference_ratio"] = infer["bert"] / infer["bigs"]
@@ -251,32 +310,44 @@ def benchmark_length(length, tokens_per_batch=8192, repeats=5, warmup=2,
     if memory and keras.backend.backend() == "jax":
         for name, model in models.items():
             row[f"{name}_peak_memory_mb"] = xla_step_memory_mb(model, x, y)
-        row["memory_ratio"] = (row["bert_peak_memory_mb"]
-                               / row["bigs_peak_memory_mb"])
+        row["memory_ratio"] = (
+            row["bert_peak_memory_mb"] / row["bigs_peak_memory_mb"]
+        )
     return row
 
 
-def benchmark_convolution(lengths, tokens_per_batch=8192, channels=256,
-                          repeats=5, warmup=2, conv_modes=("fft", "toeplitz")):
+def benchmark_convolution(
+    lengths,
+    tokens_per_batch=8192,
+    channels=256,
+    repeats=5,
+    warmup=2,
+    conv_modes=CONV_PATHS,
+):
     """Forward + backward seconds of one `S4DConv` per convolution path and
     length (the numbers behind `TOEPLITZ_MAX_LENGTH`)."""
     rows = []
     for length in lengths:
         batch_size = max(1, tokens_per_batch // length)
-        u = np.random.default_rng(0).normal(
-            size=(batch_size, length, channels)).astype("float32")
+        u = (
+            np.random.default_rng(0)
+            .normal(size=(batch_size, length, channels))
+            .astype("float32")
+        )
         u = keras.ops.convert_to_tensor(u)
         steps = {}
         for conv_mode in conv_modes:
             inputs = keras.Input((length, channels), batch_size=batch_size)
             model = keras.Model(inputs, S4DConv(conv_mode=conv_mode)(inputs))
             model.compile(optimizer="sgd", loss="mse", jit_compile=True)
-            steps[conv_mode] = (lambda m=model: m.train_on_batch(u, u))
+            steps[conv_mode] = lambda m=model: m.train_on_batch(u, u)
         seconds = interleaved_seconds(steps, repeats, warmup)
-        row = {"length": length, "batch_size": batch_size,
-               "auto": resolve_conv_mode("auto", length)}
+        row = {
+            "length": length,
+            "batch_size": batch_size,
+            "auto": resolve_conv_mode("auto", length),
+        }
         for conv_mode, s in seconds.items():
             row[f"{conv_mode}_ms"] = 1000 * s
         rows.append(row)
     return rows
-

@@ -1,5 +1,6 @@
 """Analytic FLOP counts for BiGS and BERT by sequence length (the paper's
-Table 6), and XLA's own count of the compiled step to check them against.
+Table 6). `keras_bigs.performance.xla_cost` checks them against XLA's own
+count of the compiled step.
 
 The promise of SSM routing is cost: a BiGS layer routes a sequence with
 FFT convolutions, O(L log L), where a BERT layer pays O(L²) for attention.
@@ -15,7 +16,7 @@ Conventions (all counts are FLOPs, i.e. a multiply-add is 2):
   counted at 2x forward too, a rough rule: XLA counts their backward at
   about 2.4x (bias gradients, gradient sums where a tensor has several
   consumers, ...), which leaves the total 0.2-0.7% above ours at hidden
-  256 (`compare_with_xla`). A training step is forward + backward.
+  256 (`xla_cost.compare_with_xla`). A training step is forward + backward.
 * A real FFT of `n` points costs `2.5 n log2 n` (`"radix2"`: half the
   classic `5 n log2 n` of a complex radix-2 FFT). XLA counts FFTs its own
   way (`"xla"`, see `rfft_flops`), about 3x more.
@@ -31,9 +32,13 @@ softmax, LayerNorm or activations (see `table6_flops` for the evidence).
 
 import dataclasses
 import math
-import re
 
+import keras_hub
+
+from keras_bigs.layers.s4d import CONV_PATHS
 from keras_bigs.layers.s4d import power_table_sizes
+from keras_bigs.layers.s4d import resolve_conv_mode
+from keras_bigs.models import BiGSBackbone
 
 # === Per-element costs of elementwise ops (XLA CPU cost analysis) ===
 
@@ -52,16 +57,14 @@ COMPLEX_MULTIPLY_FLOPS = 6
 KERNEL_POWER_FLOPS = 7
 
 FFT_CONVENTIONS = ("radix2", "xla")
-CONV_MODES = ("fft", "toeplitz")
 # The categories Table 6 counts (see `table6_flops`).
 TABLE6_CATEGORIES = ("dense", "attention", "ssm_conv")
 
 # Table 6 of Wang, Yan, Gu & Rush, "Pretraining Without Attention"
 # (arXiv:2212.10544; Findings of EMNLP 2023): FLOPs of BiGS and BERT by
-# input length, as printed (two significant figures). The values were read
-# from two independent transcriptions of the table (the paper's own text
-# was not reachable from this machine); `table6_flops` reproduces all
-# eight to the printed digits, which corroborates them.
+# input length, as printed (two significant figures), from two
+# independent transcriptions of the table that agree. `table6_flops`
+# reproduces all eight to the printed digits, which corroborates them.
 PAPER_TABLE_6 = {
     128: {"bigs": 8.1e10, "bert": 7.9e10},
     512: {"bigs": 3.2e11, "bert": 3.4e11},
@@ -120,11 +123,13 @@ class BertFlopsConfig:
 # come close to BERT-large's 24 layers, 302M) and BERT-large. With these
 # sizes `table6_flops` prints all eight entries; BERT-base sizes would give
 # a quarter of them.
-PRESETS = {
-    "bigs_paper": BiGSFlopsConfig(num_layers=23, hidden_dim=1024,
-                                  intermediate_dim=3072, state_dim=64),
-    "bert_large": BertFlopsConfig(num_layers=24, hidden_dim=1024,
-                                  intermediate_dim=4096, num_heads=16),
+TABLE_6_CONFIGS = {
+    "bigs_paper": BiGSFlopsConfig(
+        num_layers=23, hidden_dim=1024, intermediate_dim=3072, state_dim=64
+    ),
+    "bert_large": BertFlopsConfig(
+        num_layers=24, hidden_dim=1024, intermediate_dim=4096, num_heads=16
+    ),
 }
 
 
@@ -149,12 +154,15 @@ class FlopCount:
         def add(a, b):
             return {k: a.get(k, 0) + b.get(k, 0) for k in {**a, **b}}
 
-        return FlopCount(add(self.forward, other.forward),
-                         add(self.backward, other.backward))
+        return FlopCount(
+            add(self.forward, other.forward), add(self.backward, other.backward)
+        )
 
     def __mul__(self, times):
-        return FlopCount({k: v * times for k, v in self.forward.items()},
-                         {k: v * times for k, v in self.backward.items()})
+        return FlopCount(
+            {k: v * times for k, v in self.forward.items()},
+            {k: v * times for k, v in self.backward.items()},
+        )
 
     __rmul__ = __mul__
 
@@ -175,8 +183,7 @@ class FlopCount:
         """Plain numbers, for JSON."""
         return {
             "forward": {k: float(v) for k, v in sorted(self.forward.items())},
-            "backward": {k: float(v)
-                         for k, v in sorted(self.backward.items())},
+            "backward": {k: float(v) for k, v in sorted(self.backward.items())},
             "forward_total": float(self.forward_total),
             "backward_total": float(self.backward_total),
             "total": float(self.total),
@@ -193,9 +200,9 @@ def matmul_flops(m, k, n):
 
     Example:
     ```python
-    from keras_bigs.analysis.flops import matmul_flops
+    from keras_bigs.performance.flops import matmul_flops
 
-    matmul_flops(128, 1024, 4096)  # 2 * 128 * 1024 * 4096 = 1.07e9
+    matmul_flops(128, 1024, 4096)  # 1.07e9 (2 · 128 · 1024 · 4096)
     ```
     """
     return 2 * m * k * n
@@ -222,24 +229,25 @@ def rfft_flops(n, convention="radix2"):
     """
     _check_convention(convention)
     if convention == "xla":
-        return 8 * n * _log2_floor(n)
+        return 8 * n * log2_floor(n)
     return 2.5 * n * math.log2(n)
 
 
 def irfft_flops(n, convention="radix2"):
     """Inverse real FFT to `n` points (from `n/2 + 1` complex inputs).
 
-        radix2:  2.5 n log2 n
-        xla:     8 (n/2 + 1) ⌊log2 n⌋   (XLA counts the complex operand)
+    radix2:  2.5 n log2 n
+    xla:     8 (n/2 + 1) ⌊log2 n⌋   (XLA counts the complex operand)
     """
     _check_convention(convention)
     if convention == "xla":
-        return 8 * (n // 2 + 1) * _log2_floor(n)
+        return 8 * (n // 2 + 1) * log2_floor(n)
     return 2.5 * n * math.log2(n)
 
 
-def fft_conv_flops(length, channels, batch_size=1, kernels=1,
-                   convention="radix2"):
+def fft_conv_flops(
+    length, channels, batch_size=1, kernels=1, convention="radix2"
+):
     """The S4D convolution of `channels` sequences by FFT of size `2L`
     (`keras_bigs.layers.s4d.fft_convolution`), as a `FlopCount`.
 
@@ -267,13 +275,16 @@ def fft_conv_flops(length, channels, batch_size=1, kernels=1,
     bins = length + 1  # n/2 + 1 frequencies
     rows = batch_size * channels
     product = COMPLEX_MULTIPLY_FLOPS * bins
-    forward = (rows * (rfft_flops(n, convention) + product
-                       + irfft_flops(n, convention))
-               + kernels * rfft_flops(n, convention))
+    forward = rows * (
+        rfft_flops(n, convention) + product + irfft_flops(n, convention)
+    ) + kernels * rfft_flops(n, convention)
     # The `dK` spectrum is a sum over rows: 2 adds per complex bin.
-    backward = (rows * (rfft_flops(n, convention) + 2 * product + 2 * bins
-                        + irfft_flops(n, convention))
-                + kernels * irfft_flops(n, convention))
+    backward = rows * (
+        rfft_flops(n, convention)
+        + 2 * product
+        + 2 * bins
+        + irfft_flops(n, convention)
+    ) + kernels * irfft_flops(n, convention)
     return FlopCount({"ssm_conv": forward}, {"ssm_conv": backward})
 
 
@@ -298,23 +309,29 @@ def ssm_kernel_flops(length, state_dim, kernels=1):
     one `(⌈L/s⌉, 2N) x (2N, s)` matmul, about `4 N L` per kernel (the `O(N)`
     discretisation is left out)."""
     step, blocks = power_table_sizes(length)
-    return twice_forward({
-        "ssm_kernel_matmul": kernels * matmul_flops(blocks, 2 * state_dim,
-                                                    step),
-        "ssm_kernel": kernels * KERNEL_POWER_FLOPS * state_dim
-        * (step + blocks)})
+    return twice_forward(
+        {
+            "ssm_kernel_matmul": kernels
+            * matmul_flops(blocks, 2 * state_dim, step),
+            "ssm_kernel": kernels
+            * KERNEL_POWER_FLOPS
+            * state_dim
+            * (step + blocks),
+        }
+    )
 
 
 def attention_flops(length, hidden_dim, batch_size=1):
     """Self-attention's two `L x L` products, summed over heads:
     `Q K^T` is `2 L² H` and `softmax(·) V` another `2 L² H`, so `4 B L² H`."""
     return twice_forward(
-        {"attention": 2 * matmul_flops(length, hidden_dim,
-                                       length * batch_size)})
+        {"attention": 2 * matmul_flops(length, hidden_dim, length * batch_size)}
+    )
 
 
-def bigs_layer_flops(config, length, batch_size=1, conv_mode="fft",
-                     fft_convention="radix2"):
+def bigs_layer_flops(
+    config, length, batch_size=1, conv_mode="fft", fft_convention="radix2"
+):
     """One BiGS layer (`keras_bigs.layers.BiGSBlock`) on `B` sequences of
     `L` tokens, as a `FlopCount`. With `T = B L` tokens:
 
@@ -342,26 +359,37 @@ def bigs_layer_flops(config, length, batch_size=1, conv_mode="fft",
             (the O(L²) matmul `S4DConv` uses for short sequences).
         fft_convention: `"radix2"` or `"xla"` (see `rfft_flops`).
     """
-    if conv_mode not in CONV_MODES:
-        raise ValueError(f"Unknown `conv_mode={conv_mode!r}`; expected one "
-                         f"of {CONV_MODES}.")
+    if conv_mode not in CONV_PATHS:
+        raise ValueError(
+            f"Unknown `conv_mode={conv_mode!r}`; expected one of {CONV_PATHS}."
+        )
     h, i = config.hidden_dim, config.intermediate_dim
     tokens = batch_size * length
-    dense = (dense_flops(tokens, h, i)  # dv
-             + 4 * dense_flops(tokens, h, h)  # du_*, duc_*
-             + dense_flops(tokens, h, i)  # dol
-             + dense_flops(tokens, i, h))  # do
-    elementwise = tokens * (LAYER_NORM_FLOPS * h + (5 * h + 2 * i)
-                            + GELU_FLOPS * (2 * h + 2 * i) + 4 * h
-                            + h + i + h)
+    dense = (
+        dense_flops(tokens, h, i)  # dv
+        + 4 * dense_flops(tokens, h, h)  # du_*, duc_*
+        + dense_flops(tokens, h, i)  # dol
+        + dense_flops(tokens, i, h)
+    )  # do
+    elementwise = tokens * (
+        LAYER_NORM_FLOPS * h
+        + (5 * h + 2 * i)
+        + GELU_FLOPS * (2 * h + 2 * i)
+        + 4 * h
+        + h
+        + i
+        + h
+    )
     kernels = h if config.kernel_per_channel else 1
     if conv_mode == "fft":
         conv = fft_conv_flops(length, h, batch_size, kernels, fft_convention)
     else:
         conv = toeplitz_conv_flops(length, h, batch_size, kernels)
     direction = conv + ssm_kernel_flops(length, config.state_dim, kernels)
-    return (twice_forward({"dense": dense, "elementwise": elementwise})
-            + direction * 2)
+    return (
+        twice_forward({"dense": dense, "elementwise": elementwise})
+        + direction * 2
+    )
 
 
 def bert_layer_flops(config, length, batch_size=1):
@@ -386,13 +414,22 @@ def bert_layer_flops(config, length, batch_size=1):
     """
     h, i = config.hidden_dim, config.intermediate_dim
     tokens = batch_size * length
-    dense = (4 * dense_flops(tokens, h, h) + dense_flops(tokens, h, i)
-             + dense_flops(tokens, i, h))
-    elementwise = tokens * ((5 * h + i) + h + GELU_FLOPS * i + 2 * h
-                            + 2 * LAYER_NORM_FLOPS * h
-                            + SOFTMAX_FLOPS * config.num_heads * length)
-    return (twice_forward({"dense": dense, "elementwise": elementwise})
-            + attention_flops(length, h, batch_size))
+    dense = (
+        4 * dense_flops(tokens, h, h)
+        + dense_flops(tokens, h, i)
+        + dense_flops(tokens, i, h)
+    )
+    elementwise = tokens * (
+        (5 * h + i)
+        + h
+        + GELU_FLOPS * i
+        + 2 * h
+        + 2 * LAYER_NORM_FLOPS * h
+        + SOFTMAX_FLOPS * config.num_heads * length
+    )
+    return twice_forward(
+        {"dense": dense, "elementwise": elementwise}
+    ) + attention_flops(length, h, batch_size)
 
 
 def embedding_flops(hidden_dim, length, batch_size=1):
@@ -402,12 +439,20 @@ def embedding_flops(hidden_dim, length, batch_size=1):
     (`2 T H` adds) besides the sum's and LayerNorm's gradients."""
     tokens = batch_size * length
     forward = tokens * (2 * hidden_dim + LAYER_NORM_FLOPS * hidden_dim)
-    return FlopCount({"embeddings": forward},
-                     {"embeddings": 2 * forward + 2 * tokens * hidden_dim})
+    return FlopCount(
+        {"embeddings": forward},
+        {"embeddings": 2 * forward + 2 * tokens * hidden_dim},
+    )
 
 
-def model_flops(config, length, batch_size=1, conv_mode="fft",
-                fft_convention="radix2", embeddings=True):
+def model_flops(
+    config,
+    length,
+    batch_size=1,
+    conv_mode="fft",
+    fft_convention="radix2",
+    embeddings=True,
+):
     """A whole backbone (embeddings + layers; no output head or pooler) on
     `B` sequences of `L` tokens, as a `FlopCount`.
 
@@ -421,25 +466,28 @@ def model_flops(config, length, batch_size=1, conv_mode="fft",
 
     Example:
     ```python
-    from keras_bigs.analysis import PRESETS, model_flops
+    from keras_bigs.performance import TABLE_6_CONFIGS
+    from keras_bigs.performance import model_flops
 
-    count = model_flops(PRESETS["bigs_paper"], 4096)
-    count.forward_total  # one sequence, forward: ~2.6e12
-    count.total          # a training step (forward + backward): ~7.8e12
+    count = model_flops(TABLE_6_CONFIGS["bigs_paper"], 4096)
+    count.forward_total  # 2.60e12 (one sequence, forward, every op)
+    count.total  # 7.79e12 (a training step: forward + backward)
     ```
     """
     if isinstance(config, BiGSFlopsConfig):
-        layer = bigs_layer_flops(config, length, batch_size, conv_mode,
-                                 fft_convention)
+        layer = bigs_layer_flops(
+            config, length, batch_size, conv_mode, fft_convention
+        )
     elif isinstance(config, BertFlopsConfig):
         layer = bert_layer_flops(config, length, batch_size)
     else:
-        raise TypeError(f"Expected a BiGSFlopsConfig or BertFlopsConfig; "
-                        f"received {type(config).__name__}.")
+        raise TypeError(
+            f"Expected a BiGSFlopsConfig or BertFlopsConfig; "
+            f"received {type(config).__name__}."
+        )
     count = layer * config.num_layers
     if embeddings:
-        count = count + embedding_flops(config.hidden_dim, length,
-                                        batch_size)
+        count = count + embedding_flops(config.hidden_dim, length, batch_size)
     return count
 
 
@@ -466,14 +514,21 @@ def table6_flops(config, length):
 
     Example:
     ```python
-    from keras_bigs.analysis import PRESETS, table6_flops
+    from keras_bigs.performance import TABLE_6_CONFIGS
+    from keras_bigs.performance import table6_flops
 
-    table6_flops(PRESETS["bert_large"], 4096)  # 4.12e12 (paper: 4.1e12)
-    table6_flops(PRESETS["bigs_paper"], 4096)  # 2.59e12 (paper: 2.6e12)
+    bert, bigs = TABLE_6_CONFIGS["bert_large"], TABLE_6_CONFIGS["bigs_paper"]
+    table6_flops(bert, 4096)  # 4.12e12 (paper: 4.1e12)
+    table6_flops(bigs, 4096)  # 2.59e12 (paper: 2.6e12)
     ```
     """
-    count = model_flops(config, length, conv_mode="fft",
-                        fft_convention="radix2", embeddings=False)
+    count = model_flops(
+        config,
+        length,
+        conv_mode="fft",
+        fft_convention="radix2",
+        embeddings=False,
+    )
     return sum(count.forward.get(k, 0) for k in TABLE6_CATEGORIES)
 
 
@@ -483,8 +538,8 @@ def reproduce_table_6(lengths=None, bigs=None, bert=None, batch_size=1):
 
     Args:
         lengths: sequence lengths; default the paper's (128 .. 4096).
-        bigs: `BiGSFlopsConfig`; default `PRESETS["bigs_paper"]`.
-        bert: `BertFlopsConfig`; default `PRESETS["bert_large"]`.
+        bigs: `BiGSFlopsConfig`; default `TABLE_6_CONFIGS["bigs_paper"]`.
+        bert: `BertFlopsConfig`; default `TABLE_6_CONFIGS["bert_large"]`.
         batch_size: int. Sequences per training step (the `*_train`
             columns; Table 6 counts one).
 
@@ -496,25 +551,27 @@ def reproduce_table_6(lengths=None, bigs=None, bert=None, batch_size=1):
         forward + backward, all ops, embeddings included).
     """
     lengths = sorted(PAPER_TABLE_6) if lengths is None else lengths
-    bigs = PRESETS["bigs_paper"] if bigs is None else bigs
-    bert = PRESETS["bert_large"] if bert is None else bert
+    bigs = TABLE_6_CONFIGS["bigs_paper"] if bigs is None else bigs
+    bert = TABLE_6_CONFIGS["bert_large"] if bert is None else bert
     rows = []
     for length in lengths:
         paper = PAPER_TABLE_6.get(length, {})
         ours_bigs = table6_flops(bigs, length)
         ours_bert = table6_flops(bert, length)
-        rows.append({
-            "length": length,
-            "bigs": ours_bigs,
-            "bert": ours_bert,
-            "paper_bigs": paper.get("bigs"),
-            "paper_bert": paper.get("bert"),
-            "bigs_ratio": _ratio(ours_bigs, paper.get("bigs")),
-            "bert_ratio": _ratio(ours_bert, paper.get("bert")),
-            "bert_over_bigs": ours_bert / ours_bigs,
-            "bigs_train": model_flops(bigs, length, batch_size).total,
-            "bert_train": model_flops(bert, length, batch_size).total,
-        })
+        rows.append(
+            {
+                "length": length,
+                "bigs": ours_bigs,
+                "bert": ours_bert,
+                "paper_bigs": paper.get("bigs"),
+                "paper_bert": paper.get("bert"),
+                "bigs_ratio": _ratio(ours_bigs, paper.get("bigs")),
+                "bert_ratio": _ratio(ours_bert, paper.get("bert")),
+                "bert_over_bigs": ours_bert / ours_bigs,
+                "bigs_train": model_flops(bigs, length, batch_size).total,
+                "bert_train": model_flops(bert, length, batch_size).total,
+            }
+        )
     return rows
 
 
@@ -525,254 +582,63 @@ def round_significant(value, digits=2):
     return round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
 
 
-# === Models and XLA ===
+# === From a built model ===
 
 
 def flops_config(model):
     """The `BiGSFlopsConfig` or `BertFlopsConfig` of a `BiGSBackbone` (gated
     SSM layers only) or of a keras-hub `BertBackbone`."""
-    import keras_hub
-
-    from keras_bigs.models.bigs_backbone import BiGSBackbone
-
     if isinstance(model, BiGSBackbone):
         if model.block_type != "gated" or model.routing != "ssm":
             raise ValueError(
                 "Only BiGS layers (`block_type='gated'`, `routing='ssm'`) "
                 f"are counted; this backbone has block_type="
-                f"{model.block_type!r}, routing={model.routing!r}.")
+                f"{model.block_type!r}, routing={model.routing!r}."
+            )
         return BiGSFlopsConfig(
-            num_layers=model.num_layers, hidden_dim=model.hidden_dim,
+            num_layers=model.num_layers,
+            hidden_dim=model.hidden_dim,
             intermediate_dim=model.intermediate_dim,
             state_dim=model.state_dim,
             vocabulary_size=model.vocabulary_size,
-            kernel_per_channel=model.kernel_per_channel)
+            kernel_per_channel=model.kernel_per_channel,
+        )
     if isinstance(model, keras_hub.models.BertBackbone):
         return BertFlopsConfig(
-            num_layers=model.num_layers, hidden_dim=model.hidden_dim,
+            num_layers=model.num_layers,
+            hidden_dim=model.hidden_dim,
             intermediate_dim=model.intermediate_dim,
             num_heads=model.num_heads,
-            vocabulary_size=model.vocabulary_size)
-    raise TypeError(f"Expected a BiGSBackbone or keras_hub BertBackbone; "
-                    f"received {type(model).__name__}.")
+            vocabulary_size=model.vocabulary_size,
+        )
+    raise TypeError(
+        f"Expected a BiGSBackbone or keras_hub BertBackbone; "
+        f"received {type(model).__name__}."
+    )
 
 
 def model_conv_mode(model, length):
     """The convolution path (`"fft"` or `"toeplitz"`) a `BiGSBackbone`'s SSMs
     take at `length` on this device; `None` for other models."""
-    from keras_bigs.models.bigs_backbone import BiGSBackbone
-
     if not isinstance(model, BiGSBackbone):
         return None
     ssm = model.bigs_layers[0].fs4
-    mode = getattr(ssm, "conv_mode", "fft")
-    try:
-        from keras_bigs.layers.s4d import resolve_conv_mode
-    except ImportError:  # an S4DConv without the Toeplitz path
-        return "fft" if mode == "auto" else mode
-    return resolve_conv_mode(mode, length, ssm.kernel_per_channel)
-
-
-def _example_inputs(batch_size, length):
-    import jax
-
-    ids = jax.ShapeDtypeStruct((batch_size, length), "int32")
-    return {"token_ids": ids, "segment_ids": ids, "padding_mask": ids}
-
-
-def xla_flops(model, batch_size, length, backward=True):
-    """XLA's cost analysis of a backbone's compiled step (JAX only).
-
-    The step is `sum(sequence_output²) / 2` (forward) or its gradient with
-    respect to every trainable variable (forward + backward), jitted
-    through `model.stateless_call` on `(batch_size, length)` inputs and
-    compiled for this machine's default device without running. The
-    pooler, which the loss does not read, is dead code XLA removes.
-
-    Besides the total (`cost_analysis()["flops"]`), the compiled HLO's
-    `dot` and `fft` instructions are summed separately, with the formulas
-    XLA's `HloCostAnalysis` uses: `2 · |output| · |contracted dims|` per
-    dot and `8 · |operand| · ⌊log2 fft_length⌋` per FFT, so matmuls can be
-    compared on their own. XLA counts `exp`, `tanh`, `rsqrt`, ... as
-    "transcendentals", outside `flops`.
-
-    Args:
-        model: a `keras.Model` taking `token_ids`, `segment_ids` and
-            `padding_mask` and returning a `sequence_output` (e.g.
-            `BiGSBackbone`, keras-hub's `BertBackbone`).
-        batch_size: int.
-        length: int. Sequence length.
-        backward: bool. Forward + backward (default) or forward only.
-
-    Returns:
-        A dict: `total`, `dot`, `fft`, `other` (`total - dot - fft`) and
-        `transcendentals`.
-
-    Raises:
-        RuntimeError: when the Keras backend is not JAX.
-    """
-    import keras
-
-    if keras.backend.backend() != "jax":
-        raise RuntimeError(
-            "xla_flops compiles the step with jax.jit and needs "
-            "KERAS_BACKEND=jax; this process runs Keras on "
-            f"{keras.backend.backend()!r}.")
-    import jax
-    import jax.numpy as jnp
-
-    def spec(variables):
-        return [jax.ShapeDtypeStruct(v.shape, v.dtype) for v in variables]
-
-    def loss(trainable, non_trainable, inputs):
-        outputs, _ = model.stateless_call(trainable, non_trainable, inputs)
-        # Half the sum of squares: its cotangent is the output itself. (A
-        # plain sum's cotangent is constant, and XLA then turns the last
-        # layer's weight gradient into a reduction, which is no `dot`.)
-        sequence = outputs["sequence_output"].astype("float32")
-        return 0.5 * jnp.sum(sequence * sequence)
-
-    step = jax.grad(loss) if backward else loss
-    compiled = jax.jit(step).lower(
-        spec(model.trainable_variables), spec(model.non_trainable_variables),
-        _example_inputs(batch_size, length)).compile()
-    cost = compiled.cost_analysis()
-    if isinstance(cost, (list, tuple)):  # older jax: one dict per device
-        cost = cost[0]
-    hlo = compiled.as_text()
-    dot, fft = hlo_dot_flops(hlo), hlo_fft_flops(hlo)
-    total = float(cost.get("flops", 0.0))
-    return {"total": total, "dot": dot, "fft": fft,
-            "other": total - dot - fft,
-            "transcendentals": float(cost.get("transcendentals", 0.0))}
-
-
-# `%name = f32[2,3]{1,0} op(%a, %b), attr=...` (an HLO instruction line).
-_INSTRUCTION = re.compile(
-    r"%([^\s=]+) = [a-z]+[0-9]*\[([0-9,]*)\]\S* ([a-z][a-z0-9-]*)\((.*)$")
-
-
-def _dims(text):
-    return [int(d) for d in text.split(",") if d]
-
-
-def _hlo_instructions(hlo_text):
-    """`(op, output dims, operand dims, attributes text)` of each
-    array-shaped instruction; operand shapes are looked up by name (names
-    are unique in an HLO module): compiled HLO text does not print them
-    inline."""
-    parsed = []
-    shapes = {}
-    for line in hlo_text.splitlines():
-        match = _INSTRUCTION.search(line)
-        if match:
-            name, dims, op, rest = match.groups()
-            shapes[name] = _dims(dims)
-            parsed.append((op, _dims(dims), rest))
-    for op, dims, rest in parsed:
-        arguments = rest.split(")", 1)[0]
-        operands = [shapes.get(n) for n in re.findall(r"%([^\s,)]+)",
-                                                       arguments)]
-        yield op, dims, operands, rest
-
-
-def hlo_dot_flops(hlo_text):
-    """Sum of `2 · |output| · |contracted|` over the `dot` instructions of
-    an HLO module's text (what XLA's cost analysis counts for them), fused
-    ones included."""
-    flops = 0.0
-    for op, dims, operands, rest in _hlo_instructions(hlo_text):
-        if op != "dot" or not operands or operands[0] is None:
-            continue
-        contracting = re.search(r"lhs_contracting_dims=\{([0-9,]*)\}", rest)
-        lhs = operands[0]
-        contracted = math.prod(
-            lhs[d] for d in _dims(contracting.group(1) if contracting else ""))
-        flops += 2 * math.prod(dims) * contracted
-    return flops
-
-
-def hlo_fft_flops(hlo_text):
-    """Sum of `8 · |operand| · ⌊log2 fft_length⌋` over the `fft`
-    instructions of an HLO module's text (XLA's `HandleFft`)."""
-    flops = 0.0
-    for op, _, operands, rest in _hlo_instructions(hlo_text):
-        if op != "fft" or not operands or operands[0] is None:
-            continue
-        lengths = re.search(r"fft_length=\{([0-9,]*)\}", rest)
-        log_factors = math.prod(_log2_floor(n)
-                                for n in _dims(lengths.group(1)))
-        flops += 8 * math.prod(operands[0]) * log_factors
-    return flops
-
-
-def compare_with_xla(model, batch_size, length):
-    """The analytic training-step count of `model` next to XLA's.
-
-    The analytic side takes the model's own convolution path at `length`
-    (`model_conv_mode`) and XLA's FFT convention, so both count the same
-    operations; `xla_over_analytic` is then 1 up to the elementwise
-    constants, `dot_ratio` compares the matmuls alone (dense layers,
-    attention products, Toeplitz convolution), `fft_ratio` the FFTs and
-    `other_ratio` the rest.
-
-    Returns:
-        A dict: `length`, `batch_size`, `conv_mode`, `analytic` (the
-        `FlopCount.as_dict()`), `analytic_radix2_total` (the same with
-        `2.5 n log2 n` FFTs), `xla` (`xla_flops`), `xla_over_analytic`,
-        `dot_ratio`, `fft_ratio` (None without FFTs) and `other_ratio`
-        (everything else: elementwise ops, spectral products, kernels).
-    """
-    config = flops_config(model)
-    conv_mode = model_conv_mode(model, length) or "fft"
-    analytic = model_flops(config, length, batch_size, conv_mode=conv_mode,
-                           fft_convention="xla")
-    radix2 = model_flops(config, length, batch_size, conv_mode=conv_mode)
-    xla = xla_flops(model, batch_size, length)
-    matmuls = sum(analytic.forward.get(k, 0) + analytic.backward.get(k, 0)
-                  for k in ("dense", "attention", "ssm_kernel_matmul"))
-    ffts = 0.0
-    if isinstance(config, BiGSFlopsConfig) and conv_mode == "toeplitz":
-        matmuls += (analytic.forward["ssm_conv"]
-                    + 2 * analytic.forward["ssm_conv"])
-    elif isinstance(config, BiGSFlopsConfig):
-        ffts = _analytic_fft_flops(config, length, batch_size)
-    others = analytic.total - matmuls - ffts
-    return {
-        "length": length,
-        "batch_size": batch_size,
-        "conv_mode": conv_mode if isinstance(config, BiGSFlopsConfig)
-        else None,
-        "analytic": analytic.as_dict(),
-        "analytic_radix2_total": radix2.total,
-        "xla": xla,
-        "xla_over_analytic": xla["total"] / analytic.total,
-        "dot_ratio": xla["dot"] / matmuls,
-        "fft_ratio": xla["fft"] / ffts if ffts else None,
-        "other_ratio": xla["other"] / others,
-    }
-
-
-def _analytic_fft_flops(config, length, batch_size):
-    """The FFTs alone (XLA convention) of a BiGS training step."""
-    n = 2 * length
-    kernels = config.hidden_dim if config.kernel_per_channel else 1
-    rows = batch_size * config.hidden_dim
-    per_direction = (rows * 2 * (rfft_flops(n, "xla") + irfft_flops(n, "xla"))
-                     + kernels * (rfft_flops(n, "xla")
-                                  + irfft_flops(n, "xla")))
-    return 2 * config.num_layers * per_direction
+    return resolve_conv_mode(ssm.conv_mode, length, ssm.kernel_per_channel)
 
 
 def _ratio(ours, paper):
     return None if not paper else ours / paper
 
 
-def _log2_floor(n):
+def log2_floor(n):
+    """`⌊log2 n⌋` of an int `n >= 1`, exactly (float `log2` can round up
+    just below a power of two)."""
     return n.bit_length() - 1
 
 
 def _check_convention(convention):
     if convention not in FFT_CONVENTIONS:
-        raise ValueError(f"Unknown FFT convention {convention!r}; expected "
-                         f"one of {FFT_CONVENTIONS}.")
+        raise ValueError(
+            f"Unknown FFT convention {convention!r}; expected "
+            f"one of {FFT_CONVENTIONS}."
+        )

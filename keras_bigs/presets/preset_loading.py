@@ -1,0 +1,131 @@
+"""`from_preset` for every BiGS class, in one place.
+
+Backbone, tasks, preprocessors and the tokenizer inherit `PresetLoading`
+before their keras-hub base class. It checks the keyword arguments against
+the class (so that a typo is an error, not an ignored option), picks the
+loader for the preset (`preset_loader`) and calls it as keras-hub does.
+"""
+
+import inspect
+import os
+
+import keras_hub
+
+from keras_bigs.presets.loaders import preset_loader
+
+# Keyword arguments of every Keras layer, and of the loading itself.
+LAYER_KEYWORDS = ("name", "dtype", "trainable")
+MODEL_OPTIONS = ("load_weights",)
+TASK_OPTIONS = ("load_weights", "reinitialize_head")
+
+
+def constructor_keywords(cls):
+    """The keyword arguments `cls(...)` accepts: the named parameters of
+    every `__init__` in its keras_bigs and keras-hub ancestry, plus the
+    base layer's `name`, `dtype` and `trainable`."""
+    names = set(LAYER_KEYWORDS)
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or not klass.__module__.startswith(
+            ("keras_bigs", "keras_hub")
+        ):
+            continue
+        for parameter in list(inspect.signature(init).parameters.values())[1:]:
+            if parameter.kind in (
+                parameter.POSITIONAL_OR_KEYWORD,
+                parameter.KEYWORD_ONLY,
+            ):
+                names.add(parameter.name)
+    return names
+
+
+def split_task_keywords(cls, kwargs):
+    """`(task kwargs, backbone kwargs)`: a keyword the task's constructor
+    takes goes to the task (`dropout` of a classifier is its head's);
+    one only the backbone takes overrides the backbone's config; `dtype`
+    goes to both, as in keras-hub."""
+    task_keywords = constructor_keywords(cls)
+    backbone_kwargs = {
+        key: kwargs[key] for key in kwargs if key not in task_keywords
+    }
+    task_kwargs = {
+        key: value for key, value in kwargs.items() if key in task_keywords
+    }
+    if "dtype" in kwargs:
+        backbone_kwargs["dtype"] = kwargs["dtype"]
+    return task_kwargs, backbone_kwargs
+
+
+def check_keywords(cls, kwargs, accepted):
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__}.from_preset() got unexpected keyword "
+            f"argument{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(map(repr, unknown))}. It accepts: "
+            f"{', '.join(sorted(accepted))}."
+        )
+
+
+class PresetLoading:
+    """Mixin giving a BiGS class its `from_preset`.
+
+    Put it before the keras-hub base class:
+    `class BiGSBackbone(PresetLoading, Backbone)`.
+    """
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """Load from a registered name, a keras-hub preset, or a folder /
+        `hf://` handle in the original BiGS layout.
+
+        Args:
+            preset: a name from `cls.presets` (e.g. `"bigs_512_en"`), a
+                keras-hub preset folder or handle, or an original BiGS
+                checkpoint (`config.json` with `model_type: "BiGS"`).
+            **kwargs: arguments of the class's constructor, which override
+                the preset's config; for a task also the backbone's (e.g.
+                `conv_mode`, `dtype`). Models take `load_weights=False` to
+                keep their initialisation; tasks take
+                `reinitialize_head=True` to start the head afresh (needed
+                when `num_classes` differs from the saved head's). Any
+                other keyword is an error naming it.
+        """
+        preset = os.fspath(preset)
+        if issubclass(cls, keras_hub.models.Backbone):
+            check_keywords(
+                cls, kwargs, constructor_keywords(cls) | set(MODEL_OPTIONS)
+            )
+            load_weights = kwargs.pop("load_weights", True)
+            return preset_loader(cls, preset).load_backbone(
+                cls, load_weights, **kwargs
+            )
+        if issubclass(cls, keras_hub.models.Task):
+            check_keywords(
+                cls,
+                kwargs,
+                constructor_keywords(cls)
+                | constructor_keywords(cls.backbone_cls)
+                | set(TASK_OPTIONS),
+            )
+            load_weights = kwargs.pop("load_weights", True)
+            load_head = not kwargs.pop("reinitialize_head", False)
+            kwargs, backbone_kwargs = split_task_keywords(cls, kwargs)
+            if "backbone" in kwargs and set(backbone_kwargs) - {"dtype"}:
+                raise ValueError(
+                    f"Backbone config overrides "
+                    f"{sorted(set(backbone_kwargs) - {'dtype'})} have no "
+                    "effect when a `backbone` is given."
+                )
+            return preset_loader(cls, preset).load_task(
+                cls,
+                load_weights,
+                load_head,
+                backbone_kwargs=backbone_kwargs,
+                **kwargs,
+            )
+        check_keywords(cls, kwargs, constructor_keywords(cls))
+        loader = preset_loader(cls, preset)
+        if issubclass(cls, keras_hub.models.Preprocessor):
+            return loader.load_preprocessor(cls, **kwargs)
+        return loader.load_tokenizer(cls, **kwargs)

@@ -1,0 +1,246 @@
+"""The serving signatures: strings -> token ids -> model -> outputs.
+
+The tokenizer, the packer and everything after the model's logits (softmax,
+argmax, mask search, top-k) are TF ops in the graph. The model itself is
+converted by Keras' own `keras.export.ExportArchive`: a TF graph under the
+TensorFlow backend, a jax2tf-converted (StableHLO, `XlaCallModule`) function
+under JAX.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+DEFAULT_SIGNATURE = "serving_default"
+TOKENS_SIGNATURE = "serve_tokens"
+TOKEN_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+
+
+# === The model: token ids -> logits (converted by Keras' export) ===
+
+
+def call_task(task):
+    """`call_model` running `task` on its own variables."""
+
+    def call_model(inputs):
+        return task(inputs, training=False)
+
+    return call_model
+
+
+def convert_model(weights, call_model, sequence_length, max_masks, platforms):
+    """`call_model`, its outputs cast to float32, as a tf.function over int32
+    `[batch, sequence_length]` token inputs (and `[batch, max_masks]` mask
+    positions for masked LMs), through Keras' export path: a traced TF
+    function under TensorFlow; under JAX, jax2tf (StableHLO in an
+    `XlaCallModule` op, the variables of `weights` passed in as
+    tf.Variables).
+
+    This archive is only the converter; it is never written. The serving
+    archive saves the variables that the functions calling it use.
+
+    Only the model runs in this function. Everything after the logits (mask
+    search, softmax, top-k) is TF ops: JAX 0.10 serialises `top_k` as a
+    StableHLO composite that TF 2.21's `XlaCallModule` cannot deserialise.
+    """
+
+    def numeric(inputs):
+        return ops.cast(call_model(inputs), "float32")
+
+    converter = keras.export.ExportArchive()
+    converter.track(weights)
+    kwargs = {}
+    if keras.backend.backend() == "jax":
+        # No gradients are served; without them the SavedModel is smaller
+        # and loads without "unsaved custom gradients" warnings.
+        jax2tf_kwargs = {"with_gradient": False}
+        if platforms:
+            jax2tf_kwargs["native_serialization_platforms"] = tuple(platforms)
+        kwargs["jax2tf_kwargs"] = jax2tf_kwargs
+    spec = {
+        name: tf.TensorSpec([None, sequence_length], tf.int32, name=name)
+        for name in TOKEN_INPUTS
+    }
+    if max_masks:
+        spec["mask_positions"] = tf.TensorSpec(
+            [None, max_masks], tf.int32, name="mask_positions"
+        )
+    return converter.add_endpoint(
+        "numeric", numeric, input_signature=[spec], **kwargs
+    )
+
+
+# === Strings -> token ids (TF ops, in the graph) ===
+
+
+def _valid_utf8(text):
+    """Invalid UTF-8 bytes -> U+FFFD (which the tokenizer deletes): the
+    normalisation ops fail on invalid UTF-8, a server must not."""
+    return tf.strings.unicode_transcode(
+        text,
+        input_encoding="UTF-8",
+        output_encoding="UTF-8",
+        errors="replace",
+        replacement_char=0xFFFD,
+    )
+
+
+def _int32_inputs(x):
+    return {name: tf.cast(x[name], tf.int32) for name in TOKEN_INPUTS}
+
+
+def classifier_preprocess(preprocessor):
+    """The classifier's own preprocessor, as `predict` runs it."""
+
+    def preprocess(segments):
+        return _int32_inputs(preprocessor(x=tuple(segments)))
+
+    return preprocess
+
+
+def packer_preprocess(preprocessor):
+    """A masked-LM preprocessor without its random masking: tokenize and
+    pack as its `call` does; the user's `[MASK]` tokens stay."""
+    if not preprocessor.built:
+        preprocessor.build(None)  # creates the packer
+    tokenizer = preprocessor.tokenizer
+
+    def preprocess(segments):
+        token_ids, segment_ids = preprocessor.packer(
+            tuple(tokenizer(segment) for segment in segments)
+        )
+        return _int32_inputs(
+            {
+                "token_ids": token_ids,
+                "segment_ids": segment_ids,
+                "padding_mask": token_ids != tokenizer.pad_token_id,
+            }
+        )
+
+    return preprocess
+
+
+# === Logits -> outputs (TF ops, in the graph) ===
+
+
+def classifier_outputs(regression):
+    def outputs(numeric, inputs):
+        logits = numeric(inputs)
+        if regression:
+            return {"score": logits[:, 0]}
+        return {
+            "logits": logits,
+            "probabilities": tf.nn.softmax(logits, axis=-1),
+            "label_id": tf.argmax(logits, axis=-1, output_type=tf.int64),
+        }
+
+    return outputs
+
+
+def fill_mask_outputs(tokenizer, top_k, max_masks):
+    """`outputs(numeric, inputs, with_tokens)`: the `top_k` tokens of the
+    first `max_masks` `[MASK]` tokens of each row; unused slots hold
+    position -1, id -1, token `""` and score 0."""
+    mask_id = tokenizer.mask_token_id
+    vocabulary = tf.constant(tokenizer.get_vocabulary())
+
+    def outputs(numeric, inputs, with_tokens):
+        # The first `max_masks` masks of each row, in order: rank them so
+        # the first scores highest and non-masks score 0, then top-k (a
+        # static output shape, unlike `tf.where`).
+        token_ids = inputs["token_ids"]
+        length = token_ids.shape[1]
+        rank = tf.where(
+            token_ids == mask_id, length - tf.range(length, dtype=tf.int32), 0
+        )
+        rank = tf.math.top_k(rank, k=max_masks).values
+        found = rank > 0
+        positions = tf.where(found, length - rank, 0)
+        logits = numeric({**inputs, "mask_positions": positions})
+        scores, ids = tf.math.top_k(tf.nn.softmax(logits, axis=-1), k=top_k)
+        found_k = found[..., tf.newaxis]
+        ids = tf.where(found_k, ids, -1)
+        result = {
+            "top_k_token_ids": ids,
+            "top_k_scores": tf.where(found_k, scores, 0.0),
+            "mask_positions": tf.where(found, positions, -1),
+            "num_masks": tf.reduce_sum(tf.cast(found, tf.int32), axis=-1),
+        }
+        if with_tokens:
+            result["top_k_tokens"] = tf.where(
+                found_k, tf.gather(vocabulary, tf.maximum(ids, 0)), ""
+            )
+        return result
+
+    return outputs
+
+
+# === The signatures ===
+
+
+def serving_functions(
+    numeric, preprocess, text_outputs, token_outputs, sequence_length, pairs
+):
+    """`(serve_text, serve_tokens)`: the two signatures' functions, traced."""
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, sequence_length], tf.int32, name=name)
+            for name in TOKEN_INPUTS
+        ],
+        autograph=False,
+    )
+    def serve_tokens(token_ids, segment_ids, padding_mask):
+        return token_outputs(
+            numeric,
+            {
+                "token_ids": token_ids,
+                "segment_ids": segment_ids,
+                "padding_mask": padding_mask,
+            },
+        )
+
+    def serve(*segments):
+        segments = tuple(_valid_utf8(segment) for segment in segments)
+        return text_outputs(numeric, preprocess(segments))
+
+    if pairs:
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None], tf.string, name="text_a"),
+                tf.TensorSpec([None], tf.string, name="text_b"),
+            ],
+            autograph=False,
+        )
+        def serve_text(text_a, text_b):
+            return serve(text_a, text_b)
+    else:
+
+        @tf.function(
+            input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+            autograph=False,
+        )
+        def serve_text(text):
+            return serve(text)
+
+    serve_text.get_concrete_function()
+    serve_tokens.get_concrete_function()
+    return serve_text, serve_tokens
+
+
+def describe(function):
+    """The inputs and outputs of a traced signature function: `{"inputs":
+    {name: {"dtype", "shape"}}, "outputs": {...}}`, outputs sorted."""
+    concrete = function.get_concrete_function()
+
+    def spec(tensor):
+        return {"dtype": tensor.dtype.name, "shape": tensor.shape.as_list()}
+
+    return {
+        "inputs": {s.name: spec(s) for s in function.input_signature},
+        "outputs": {
+            name: spec(tensor)
+            for name, tensor in sorted(concrete.structured_outputs.items())
+        },
+    }

@@ -1,0 +1,29 @@
+from keras_bigs.training import small_backbone
+from keras_bigs.training.small_bigs import small_architecture
+
+
+def test_small_backbone_defaults_and_named_overrides():
+    backbone = small_backbone(16)
+    assert backbone.max_sequence_length == 16
+    assert small_architecture(backbone) == {
+        "vocabulary_size": 30522,
+        "num_layers": 2,
+        "hidden_dim": 128,
+        "intermediate_dim": 256,
+        "state_dim": 16,
+    }
+    smaller = small_backbone(
+        8,
+        vocabulary_size=100,
+        num_layers=1,
+        hidden_dim=8,
+        intermediate_dim=16,
+        state_dim=4,
+    )
+    assert small_architecture(smaller) == {
+        "vocabulary_size": 100,
+        "num_layers": 1,
+        "hidden_dim": 8,
+        "intermediate_dim": 16,
+        "state_dim": 4,
+    }
