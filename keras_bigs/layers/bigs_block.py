@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_bigs.layers.activations import get_activation
 from keras_bigs.layers.gated_ffn import GatedFFN
+from keras_bigs.layers.initializers import clone_initializer
 from keras_bigs.layers.s4d import S4DConv
 
 ROUTINGS = ("ssm", "attention")
@@ -108,7 +109,7 @@ class BiGSBlock(keras.layers.Layer):
         def dense(units, name):
             return keras.layers.Dense(
                 units,
-                kernel_initializer=self.kernel_initializer,
+                kernel_initializer=clone_initializer(self.kernel_initializer),
                 dtype=policy,
                 name=name,
             )
@@ -139,7 +140,7 @@ class BiGSBlock(keras.layers.Layer):
             self.attention = keras.layers.MultiHeadAttention(
                 num_heads=num_heads,
                 key_dim=hidden_dim // num_heads,
-                kernel_initializer=self.kernel_initializer,
+                kernel_initializer=clone_initializer(self.kernel_initializer),
                 dtype=policy,
                 name="attention",
             )

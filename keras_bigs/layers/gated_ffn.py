@@ -3,6 +3,7 @@
 import keras
 
 from keras_bigs.layers.activations import get_activation
+from keras_bigs.layers.initializers import clone_initializer
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
@@ -48,12 +49,18 @@ class GatedFFN(keras.layers.Layer):
         self.activation = activation
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self._activation_fn = get_activation(activation)
-        dense = dict(
-            kernel_initializer=self.kernel_initializer,
+        self.dol = keras.layers.Dense(
+            intermediate_dim,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
+            name="dol",
         )
-        self.dol = keras.layers.Dense(intermediate_dim, name="dol", **dense)
-        self.do = keras.layers.Dense(hidden_dim, name="do", **dense)
+        self.do = keras.layers.Dense(
+            hidden_dim,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            dtype=self.dtype_policy,
+            name="do",
+        )
 
     def build(self, routed_shape, gate_shape=None):
         self.dol.build(routed_shape)

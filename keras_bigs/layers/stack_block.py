@@ -7,6 +7,7 @@ from keras import ops
 from keras_bigs.layers.activations import get_activation
 from keras_bigs.layers.bigs_block import ROUTINGS
 from keras_bigs.layers.bigs_block import attention_mask_from_padding
+from keras_bigs.layers.initializers import clone_initializer
 from keras_bigs.layers.s4d import S4DConv
 
 
@@ -37,17 +38,22 @@ class BidirectionalSSM(keras.layers.Layer):
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        ssm = dict(
-            state_dim=state_dim,
-            kernel_per_channel=kernel_per_channel,
-            a_initialization=a_initialization,
-            dtype=self.dtype_policy,
-        )
-        self.fs4 = S4DConv(name="fs4", **ssm)
-        self.bs4 = S4DConv(name="bs4", reverse=True, **ssm)
+
+        def ssm(name, reverse):
+            return S4DConv(
+                state_dim=state_dim,
+                kernel_per_channel=kernel_per_channel,
+                a_initialization=a_initialization,
+                reverse=reverse,
+                dtype=self.dtype_policy,
+                name=name,
+            )
+
+        self.fs4 = ssm("fs4", reverse=False)
+        self.bs4 = ssm("bs4", reverse=True)
         self.out = keras.layers.Dense(
             hidden_dim,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name="out",
         )
@@ -152,37 +158,46 @@ class StackBlock(keras.layers.Layer):
 
         # === Layers ===
         policy = self.dtype_policy
-        norm = dict(epsilon=layer_norm_epsilon, dtype=policy)
-        dense = dict(kernel_initializer=self.kernel_initializer, dtype=policy)
-        self.layer_norm = keras.layers.LayerNormalization(
-            name="layer_norm", **norm
-        )
-        if routing == "ssm":
-            ssm = dict(
-                state_dim=state_dim,
-                kernel_per_channel=kernel_per_channel,
-                a_initialization=a_initialization,
-                **dense,
+
+        def dense(units, name):
+            return keras.layers.Dense(
+                units,
+                kernel_initializer=clone_initializer(self.kernel_initializer),
+                dtype=policy,
+                name=name,
             )
+
+        def layer_norm(name):
+            return keras.layers.LayerNormalization(
+                epsilon=layer_norm_epsilon, dtype=policy, name=name
+            )
+
+        self.layer_norm = layer_norm("layer_norm")
+        if routing == "ssm":
             self.routing_layers = [
-                BidirectionalSSM(hidden_dim, name=f"bissm_{i}", **ssm)
+                BidirectionalSSM(
+                    hidden_dim,
+                    state_dim=state_dim,
+                    kernel_per_channel=kernel_per_channel,
+                    a_initialization=a_initialization,
+                    kernel_initializer=self.kernel_initializer,
+                    dtype=policy,
+                    name=f"bissm_{i}",
+                )
                 for i in range(2)
             ]
         else:
             self.attention = keras.layers.MultiHeadAttention(
                 num_heads=num_heads,
                 key_dim=hidden_dim // num_heads,
+                kernel_initializer=clone_initializer(self.kernel_initializer),
+                dtype=policy,
                 name="attention",
-                **dense,
             )
         self.routing_dropout = keras.layers.Dropout(dropout, dtype=policy)
-        self.ffn_layer_norm = keras.layers.LayerNormalization(
-            name="ffn_layer_norm", **norm
-        )
-        self.ffn_in = keras.layers.Dense(
-            intermediate_dim, name="ffn_in", **dense
-        )
-        self.ffn_out = keras.layers.Dense(hidden_dim, name="ffn_out", **dense)
+        self.ffn_layer_norm = layer_norm("ffn_layer_norm")
+        self.ffn_in = dense(intermediate_dim, "ffn_in")
+        self.ffn_out = dense(hidden_dim, "ffn_out")
         self.ffn_dropout = keras.layers.Dropout(dropout, dtype=policy)
 
     def build(self, input_shape):

@@ -224,3 +224,23 @@ def original_pooler(folder, sequence_output, padding_mask):
     mask = padding_mask[..., None].astype("float64")
     mean = (sequence_output * mask).sum(1) / mask.sum(1)
     return np.tanh(mean @ kernel + bias)
+
+
+@pytest.mark.parametrize(
+    "block_type,routing",
+    [("gated", "ssm"), ("stack", "ssm"), ("stack", "attention")],
+)
+def test_every_new_kernel_is_drawn_afresh(block_type, routing):
+    # One initializer object shared by several dense layers would give all
+    # kernels of a shape the same values (a Keras initializer draws its
+    # seed once): the forward and backward paths would start identical.
+    backbone = BiGSBackbone(
+        **SMALL, block_type=block_type, routing=routing, num_heads=2
+    )
+    kernels = [
+        ops.convert_to_numpy(v) for v in backbone.weights if v.name == "kernel"
+    ]
+    assert len(kernels) >= 5
+    for i, a in enumerate(kernels):
+        for b in kernels[i + 1 :]:
+            assert a.shape != b.shape or not np.array_equal(a, b)
