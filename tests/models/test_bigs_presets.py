@@ -73,8 +73,10 @@ def test_registered_name_offline_says_what_it_tried(empty_offline_cache):
     assert "tools/convert_checkpoint.py" in message
 
 
-def test_registered_name_loads_from_the_hugging_face_cache(empty_offline_cache):
-    # The layout huggingface_hub writes: refs/main names the snapshot.
+@pytest.fixture
+def cached_registered_name(empty_offline_cache):
+    """`bigs_128_en_mnli` in the Hugging Face cache, as the original
+    classifier fixture (the layout huggingface_hub writes)."""
     source = fixture_dir("torch_classifier")
     repo = empty_offline_cache / "models--JunxiongWang--BiGS_128_MNLI"
     snapshot = repo / "snapshots" / "0123abcd"
@@ -83,10 +85,16 @@ def test_registered_name_loads_from_the_hugging_face_cache(empty_offline_cache):
     (repo / "refs" / "main").write_text("0123abcd")
     for name in ("config.json", "model.safetensors"):
         os.symlink(source / name, snapshot / name)
+    return "bigs_128_en_mnli"
+
+
+def test_registered_name_loads_from_the_hugging_face_cache(
+    cached_registered_name,
+):
     with pytest.warns(UserWarning, match="preprocessor=None"):
-        cached = keras_bigs.BiGSClassifier.from_preset("bigs_128_en_mnli")
+        cached = keras_bigs.BiGSClassifier.from_preset(cached_registered_name)
     direct = keras_bigs.BiGSClassifier.from_preset(
-        str(source), preprocessor=None
+        str(fixture_dir("torch_classifier")), preprocessor=None
     )
     for a, b in zip(cached.weights, direct.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
@@ -211,21 +219,6 @@ def test_another_task_from_a_saved_preset_pads_to_the_trained_length(
     kwargs = {"num_classes": 2} if cls is keras_bigs.BiGSClassifier else {}
     task = cls.from_preset(str(tmp_path / "mlm"), **kwargs)
     assert task.preprocessor.sequence_length == 16
-
-
-@pytest.fixture
-def cached_registered_name(empty_offline_cache):
-    """`bigs_128_en_mnli` in the Hugging Face cache, as the original
-    classifier fixture (the layout huggingface_hub writes)."""
-    source = fixture_dir("torch_classifier")
-    repo = empty_offline_cache / "models--JunxiongWang--BiGS_128_MNLI"
-    snapshot = repo / "snapshots" / "0123abcd"
-    snapshot.mkdir(parents=True)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("0123abcd")
-    for name in ("config.json", "model.safetensors"):
-        os.symlink(source / name, snapshot / name)
-    return "bigs_128_en_mnli"
 
 
 def every_kind_of_preset(tmp_path, registered_name):

@@ -14,16 +14,9 @@ from keras_bigs.training import bigs_layout_map
 from keras_bigs.training import initialize_multi_host
 from keras_bigs.training import set_mixed_precision
 from keras_bigs.training import setup_distribution
+from tests.training.distributed_common import TINY
 
 HERE = pathlib.Path(__file__).resolve().parent
-TINY = dict(
-    vocabulary_size=100,
-    num_layers=1,
-    hidden_dim=8,
-    intermediate_dim=16,
-    state_dim=4,
-    max_sequence_length=16,
-)
 MULTI_HOST_VARIABLES = (
     "KERAS_DISTRIBUTION_JOB_ADDRESSES",
     "JAX_COORDINATOR_ADDRESS",

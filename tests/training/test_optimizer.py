@@ -8,15 +8,8 @@ import keras_bigs
 from keras_bigs.training import BiGSAdamW
 from keras_bigs.training import WarmupDecay
 from keras_bigs.training import bigs_optimizer
+from tests.training.distributed_common import TINY
 
-TINY = dict(
-    vocabulary_size=100,
-    num_layers=1,
-    hidden_dim=8,
-    intermediate_dim=16,
-    state_dim=4,
-    max_sequence_length=16,
-)
 SSM = {"A_re", "A_im", "log_step"}
 NOT_DECAYED = SSM | {"bias", "gamma", "beta"}
 LR = 0.01
