@@ -2,7 +2,6 @@ import os
 import pathlib
 
 import keras
-import numpy as np
 import pytest
 
 import keras_bigs
@@ -40,12 +39,6 @@ def fixture_dir(name, fixtures="bigs_reference"):
     return shared_dir() / "fixtures" / fixtures / name
 
 
-def relative_error(got, expected):
-    """max |got - expected| / max |expected|, as the parity tool reports."""
-    got, expected = np.asarray(got), np.asarray(expected)
-    return float(np.abs(got - expected).max() / np.abs(expected).max())
-
-
 def tiny_backbone(max_sequence_length):
     """The smallest useful `BiGSBackbone` with the BERT vocabulary, for
     tests of tasks, pipelines and tools (one layer, hidden 16)."""
@@ -57,21 +50,6 @@ def tiny_backbone(max_sequence_length):
         state_dim=4,
         max_sequence_length=max_sequence_length,
     )
-
-
-def reference_batches(reference):
-    """`(prefix, inputs)` for each input batch of a fixture's
-    `reference_outputs.npz`: `x` (full length) and, if present, `short`."""
-    for prefix in ("x", "short"):
-        if f"{prefix}_token_ids" in reference:
-            yield (
-                prefix,
-                {
-                    "token_ids": reference[f"{prefix}_token_ids"],
-                    "segment_ids": reference[f"{prefix}_segment_ids"],
-                    "padding_mask": reference[f"{prefix}_padding_mask"],
-                },
-            )
 
 
 def pytest_configure(config):

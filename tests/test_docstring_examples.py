@@ -18,6 +18,7 @@ import io
 import math
 import pkgutil
 import re
+import textwrap
 import tokenize
 
 import keras
@@ -35,8 +36,6 @@ NOT_RUN = {
     "keras_bigs.data.glue_dataset.glue_dataset": DOWNLOADS,
     "keras_bigs.data.glue_dataset.tfds_glue_dataset": DOWNLOADS,
     "keras_bigs.data.text_corpus.tfds_text_dataset": DOWNLOADS,
-    "keras_bigs.data.text_corpus.text_corpus_dataset": "reads wiki/*.txt",
-    "keras_bigs.data.masked_lm.masked_lm_dataset": "reads corpus/*.txt",
     "keras_bigs.data.hdf5_shards.hdf5_shard_dataset": "reads HDF5 shards",
     "keras_bigs.data.host_sharding.shard_for_host": "reads HDF5 shards",
     "keras_bigs.training.distribution.bigs_layout_map": "needs 8 TPU chips",
@@ -79,18 +78,9 @@ def documented_objects():
 
 def examples(doc):
     return [
-        textwrap_dedent(block)
+        textwrap.dedent(block)
         for block in re.findall(r"```python\n(.*?)```", doc, re.S)
     ]
-
-
-def textwrap_dedent(block):
-    lines = block.splitlines()
-    indent = min(
-        (len(line) - len(line.lstrip()) for line in lines if line.strip()),
-        default=0,
-    )
-    return "\n".join(line[indent:] for line in lines)
 
 
 def trailing_comments(code):

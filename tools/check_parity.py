@@ -27,6 +27,8 @@ import numpy as np
 import keras_bigs
 from keras_bigs.convert.original_checkpoint import task_class_name
 from keras_bigs.convert.readers import CheckpointError
+from keras_bigs.convert.reference_outputs import reference_batches
+from keras_bigs.convert.reference_outputs import relative_error
 
 
 def find_folders(paths):
@@ -36,25 +38,6 @@ def find_folders(paths):
         else:
             yield from sorted(
                 p.parent for p in path.glob("*/reference_outputs.npz")
-            )
-
-
-def relative_error(got, expected):
-    return float(np.abs(got - expected).max() / np.abs(expected).max())
-
-
-def reference_batches(reference):
-    """`(prefix, inputs)` for each input batch in a reference npz: `x` (full
-    length) and, where present, `short`."""
-    for prefix in ("x", "short"):
-        if f"{prefix}_token_ids" in reference:
-            yield (
-                prefix,
-                {
-                    "token_ids": reference[f"{prefix}_token_ids"],
-                    "segment_ids": reference[f"{prefix}_segment_ids"],
-                    "padding_mask": reference[f"{prefix}_padding_mask"],
-                },
             )
 
 

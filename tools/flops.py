@@ -30,12 +30,11 @@ import pathlib
 import sys
 
 import keras
-import keras_hub
 
-import keras_bigs
 from keras_bigs.performance import PAPER_TABLE_6
 from keras_bigs.performance import TABLE_6_CONFIGS
 from keras_bigs.performance import compare_with_xla
+from keras_bigs.performance import flops_backbone
 from keras_bigs.performance import model_flops
 from keras_bigs.performance import reproduce_table_6
 
@@ -90,30 +89,6 @@ def configs(args):
         vocabulary_size=vocab,
     )
     return bigs, bert
-
-
-def build_models(bigs, bert, max_length):
-    """A `BiGSBackbone` and a keras-hub `BertBackbone` of these sizes."""
-    bigs_model = keras_bigs.BiGSBackbone(
-        vocabulary_size=bigs.vocabulary_size,
-        num_layers=bigs.num_layers,
-        hidden_dim=bigs.hidden_dim,
-        intermediate_dim=bigs.intermediate_dim,
-        state_dim=bigs.state_dim,
-        max_sequence_length=max_length,
-        dropout=0.0,
-        kernel_per_channel=bigs.kernel_per_channel,
-    )
-    bert_model = keras_hub.models.BertBackbone(
-        vocabulary_size=bert.vocabulary_size,
-        num_layers=bert.num_layers,
-        num_heads=bert.num_heads,
-        hidden_dim=bert.hidden_dim,
-        intermediate_dim=bert.intermediate_dim,
-        max_sequence_length=max_length,
-        dropout=0.0,
-    )
-    return bigs_model, bert_model
 
 
 def describe(bigs, bert):
@@ -277,7 +252,8 @@ def main(argv=None):
         row["bigs_count"] = model_flops(bigs, length, args.batch_size).as_dict()
         row["bert_count"] = model_flops(bert, length, args.batch_size).as_dict()
     if args.xla:
-        bigs_model, bert_model = build_models(bigs, bert, max(args.lengths))
+        bigs_model = flops_backbone(bigs, max(args.lengths))
+        bert_model = flops_backbone(bert, max(args.lengths))
         for row in rows:
             row["xla_bigs"] = compare_with_xla(
                 bigs_model, args.batch_size, row["length"]

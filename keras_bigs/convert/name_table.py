@@ -178,6 +178,46 @@ class OriginalHead:
         """The head's name in a checkpoint of `origin`."""
         return SEPARATOR[origin].join(self.path)
 
+    def checked_size(self, asked, saved, where, load_weights, load_head):
+        """The value of `size_argument` for a task built over a saved head.
+
+        Args:
+            asked: int or `None`. The value the caller passed.
+            saved: int or `None`. The saved head's width; `None`: no head.
+            where: str. What holds the head, for messages.
+            load_weights: bool. Whether any weight is read.
+            load_head: bool. Whether the saved head would be loaded
+                (`False` with `reinitialize_head=True`).
+
+        Returns:
+            `asked`, or `saved` when nothing was asked.
+
+        Raises:
+            ValueError: nothing asked and no saved head; or a size other
+                than the saved head's, which would be loaded.
+        """
+        argument = self.size_argument
+        if asked is None:
+            if saved is None:
+                raise ValueError(
+                    f"{where} has no head to take its size from: pass "
+                    f"`{argument}`."
+                )
+            return saved
+        if saved is not None and asked != saved and load_weights:
+            if load_head:
+                raise ValueError(
+                    f"{argument}={asked} does not match the head of {where}, "
+                    f"which has {saved} outputs. Pass {argument}={saved}, or "
+                    "reinitialize_head=True to train a new head."
+                )
+            warnings.warn(
+                f"The {saved}-way head of {where} is dropped; a new "
+                f"{asked}-way head is initialised randomly.",
+                stacklevel=6,
+            )
+        return asked
+
     def bias_name(self, origin):
         """The head's last weight: its presence says a checkpoint has it."""
         sep, leaf = SEPARATOR[origin], LEAF[origin]

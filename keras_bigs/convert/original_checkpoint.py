@@ -214,42 +214,21 @@ class OriginalCheckpointLoader(PresetLoader):
 
     def _sized_head(self, head, load_weights, load_task_weights, kwargs):
         """`kwargs` with the head's size argument (`num_classes`) checked
-        against the checkpoint's head, or read from it when not given.
-
-        A size different from the checkpoint's head is an error, unless the
-        head is not loaded (`reinitialize_head=True`): then it starts
-        afresh.
-        """
+        against the checkpoint's head, or read from it when not given."""
         if head.size_argument is None:
             return kwargs
-        argument = head.size_argument
         bias_name = head.bias_name(self.origin)
         saved = None
         if bias_name in self.weights:
             saved = int(self.weights[bias_name].shape[0])
-        asked = kwargs.get(argument)
-        if asked is None:
-            if saved is None:
-                raise ValueError(
-                    f"{self.preset} has no {head.name(self.origin)!r} head "
-                    f"to take its size from: pass `{argument}`."
-                )
-            return dict(kwargs, **{argument: saved})
-        if saved is not None and asked != saved:
-            if load_weights and load_task_weights:
-                raise ValueError(
-                    f"{argument}={asked} does not match the checkpoint's "
-                    f"{head.name(self.origin)!r} head, which has {saved} "
-                    f"outputs. Pass {argument}={saved}, or "
-                    "reinitialize_head=True to train a new head."
-                )
-            if load_weights:
-                warnings.warn(
-                    f"The checkpoint's {saved}-way head is dropped; a new "
-                    f"{asked}-way head is initialised randomly.",
-                    stacklevel=5,
-                )
-        return kwargs
+        size = head.checked_size(
+            kwargs.get(head.size_argument),
+            saved,
+            f"{self.preset} ({head.name(self.origin)!r})",
+            load_weights,
+            load_task_weights,
+        )
+        return dict(kwargs, **{head.size_argument: size})
 
 
 def original_checkpoint_loader(preset):

@@ -174,9 +174,11 @@ def masked_lm_dataset(
     from keras_bigs.data import text_corpus_dataset
 
     tokenizer = keras_bigs.BiGSTokenizer()
-    packed = pack_documents(text_corpus_dataset("corpus/*.txt"), tokenizer,
-                            sequence_length=128)
-    batches = masked_lm_dataset(packed.shuffle(10_000).batch(256), tokenizer)
+    packed = pack_documents(text_corpus_dataset("../shared/corpus/*.txt"),
+                            tokenizer, sequence_length=128)
+    batches = masked_lm_dataset(packed.shuffle(1_000).batch(256), tokenizer)
+    x, y, sample_weight = next(iter(batches))
+    x["token_ids"].shape, y.shape  # (256, 128), (256, 20)
     ```
     """
     spec = token_dataset.element_spec

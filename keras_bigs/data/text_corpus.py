@@ -42,7 +42,9 @@ def text_corpus_dataset(paths, document_separator="line"):
     ```python
     from keras_bigs.data import text_corpus_dataset
 
-    documents = text_corpus_dataset("wiki/*.txt", "blank_line")
+    # A paragraph per line; "blank_line" for paragraphs between blank lines.
+    documents = text_corpus_dataset("../shared/corpus/*.txt")
+    next(iter(documents)).dtype.name  # "string"
     ```
     """
     if document_separator not in ("line", "blank_line"):

@@ -12,6 +12,7 @@ from keras_bigs.performance.flops import TABLE_6_CONFIGS
 from keras_bigs.performance.flops import BertFlopsConfig
 from keras_bigs.performance.flops import BiGSFlopsConfig
 from keras_bigs.performance.flops import FlopCount
+from keras_bigs.performance.flops import flops_backbone
 from keras_bigs.performance.flops import flops_config
 from keras_bigs.performance.flops import model_flops
 from keras_bigs.performance.flops import reproduce_table_6
@@ -28,6 +29,7 @@ __all__ = [
     "benchmark_convolution",
     "benchmark_length",
     "compare_with_xla",
+    "flops_backbone",
     "flops_config",
     "matched_backbones",
     "model_flops",

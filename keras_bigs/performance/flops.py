@@ -617,6 +617,55 @@ def flops_config(model):
     )
 
 
+def flops_backbone(config, max_sequence_length, dropout=0.0):
+    """A new backbone of the sizes in `config`: the inverse of
+    `flops_config`, for measuring what a configuration counts.
+
+    Args:
+        config: `BiGSFlopsConfig` (a `BiGSBackbone`) or `BertFlopsConfig`
+            (a keras-hub `BertBackbone`).
+        max_sequence_length: int. The longest input.
+        dropout: float.
+
+    Example:
+    ```python
+    from keras_bigs.performance import BiGSFlopsConfig
+    from keras_bigs.performance import flops_backbone
+    from keras_bigs.performance import flops_config
+
+    config = BiGSFlopsConfig(num_layers=1, hidden_dim=16,
+                             intermediate_dim=48, state_dim=4,
+                             vocabulary_size=100)
+    flops_config(flops_backbone(config, 32)) == config  # True
+    ```
+    """
+    if isinstance(config, BiGSFlopsConfig):
+        return BiGSBackbone(
+            vocabulary_size=config.vocabulary_size,
+            num_layers=config.num_layers,
+            hidden_dim=config.hidden_dim,
+            intermediate_dim=config.intermediate_dim,
+            state_dim=config.state_dim,
+            kernel_per_channel=config.kernel_per_channel,
+            max_sequence_length=max_sequence_length,
+            dropout=dropout,
+        )
+    if isinstance(config, BertFlopsConfig):
+        return keras_hub.models.BertBackbone(
+            vocabulary_size=config.vocabulary_size,
+            num_layers=config.num_layers,
+            num_heads=config.num_heads,
+            hidden_dim=config.hidden_dim,
+            intermediate_dim=config.intermediate_dim,
+            max_sequence_length=max_sequence_length,
+            dropout=dropout,
+        )
+    raise TypeError(
+        f"Expected a BiGSFlopsConfig or BertFlopsConfig; received "
+        f"{type(config).__name__}."
+    )
+
+
 def model_conv_mode(model, length):
     """The convolution path (`"fft"` or `"toeplitz"`) a `BiGSBackbone`'s SSMs
     take at `length` on this device; `None` for other models."""

@@ -105,21 +105,19 @@ class KerasHubPresetLoader(KerasPresetLoader):
         **kwargs,
     ):
         self._backbone_overrides = dict(backbone_kwargs or {})
-        saved = (
-            load_json(self.preset, TASK_CONFIG_FILE)["config"]
-            if self._holds(cls, TASK_CONFIG_FILE)
-            else {}
-        )
-        saved_classes = saved.get("num_classes")
-        asked = kwargs.get("num_classes", saved_classes)
-        if saved_classes is not None and asked != saved_classes:
-            if load_task_weights:
-                raise ValueError(
-                    f"num_classes={asked} does not match the preset's "
-                    f"head, which has {saved_classes} outputs. Pass "
-                    f"num_classes={saved_classes}, or reinitialize_head=True "
-                    "to train a new head."
-                )
+        argument = cls.original_head.size_argument
+        if argument is not None:
+            saved = None
+            if self._holds(cls, TASK_CONFIG_FILE):
+                task_json = load_json(self.preset, TASK_CONFIG_FILE)
+                saved = task_json["config"][argument]
+            kwargs[argument] = cls.original_head.checked_size(
+                kwargs.get(argument),
+                saved,
+                self.preset,
+                load_weights,
+                load_task_weights,
+            )
         return super().load_task(cls, load_weights, load_task_weights, **kwargs)
 
     def _holds(self, cls, config_file):

@@ -12,10 +12,10 @@ from keras_bigs import BiGSBackbone
 from keras_bigs import CheckpointError
 from keras_bigs.convert import readers
 from keras_bigs.convert.name_table import load_backbone_weights
+from keras_bigs.convert.reference_outputs import reference_batches
+from keras_bigs.convert.reference_outputs import relative_error
 from tests.conftest import PARITY_TOLERANCE
 from tests.conftest import fixture_dir
-from tests.conftest import reference_batches
-from tests.conftest import relative_error
 
 FOLDERS = {
     "flax_masked_lm": "gelu_approximate",

@@ -5,9 +5,9 @@ import safetensors.numpy
 from keras import ops
 
 from keras_bigs import BiGSBackbone
+from keras_bigs.convert.reference_outputs import reference_batches
 from tests.conftest import PARITY_TOLERANCE
 from tests.conftest import fixture_dir
-from tests.conftest import reference_batches
 from tests.keras_hub_test_case import TestCase
 
 SMALL = dict(

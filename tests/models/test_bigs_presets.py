@@ -304,6 +304,10 @@ def test_a_keras_hub_preset_keeps_its_head_unless_told_otherwise(tmp_path):
     assert fresh.output_dense.units == 2
     for a, b in zip(fresh.backbone.weights, original.backbone.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # A preset without a classifier head cannot give its size.
+    masked_lm().save_to_preset(str(tmp_path / "mlm"))
+    with pytest.raises(ValueError, match="no head .* pass `num_classes`"):
+        keras_bigs.BiGSClassifier.from_preset(str(tmp_path / "mlm"))
 
 
 def test_a_preset_of_another_architecture_is_refused(tmp_path):

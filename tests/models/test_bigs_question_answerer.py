@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 import keras_bigs
+from keras_bigs.convert.reference_outputs import reference_batches
+from keras_bigs.convert.reference_outputs import relative_error
 from keras_bigs.models.bigs_question_answerer import best_spans
 from tests.conftest import PARITY_TOLERANCE
 from tests.conftest import fixture_dir
-from tests.conftest import reference_batches
-from tests.conftest import relative_error
 from tests.conftest import tiny_backbone
 from tests.keras_hub_test_case import TestCase
 

@@ -3,12 +3,11 @@
 import dataclasses
 import json
 
-import keras_hub
 import pytest
 
 from keras_bigs.layers.s4d import TOEPLITZ_MAX_LENGTH
-from keras_bigs.models import BiGSBackbone
 from keras_bigs.performance import compare_with_xla
+from keras_bigs.performance import flops_backbone
 from keras_bigs.performance import flops_config
 from keras_bigs.performance import model_flops
 from keras_bigs.performance import xla_flops
@@ -44,28 +43,12 @@ def test_hlo_parsers_match_xla_formulas():
 
 @pytest.fixture(scope="module")
 def tiny_bigs():
-    return BiGSBackbone(
-        vocabulary_size=TINY_BIGS.vocabulary_size,
-        num_layers=TINY_BIGS.num_layers,
-        hidden_dim=TINY_BIGS.hidden_dim,
-        intermediate_dim=TINY_BIGS.intermediate_dim,
-        state_dim=TINY_BIGS.state_dim,
-        max_sequence_length=512,
-        dropout=0.0,
-    )
+    return flops_backbone(TINY_BIGS, 512)
 
 
 @pytest.fixture(scope="module")
 def tiny_bert():
-    return keras_hub.models.BertBackbone(
-        vocabulary_size=TINY_BERT.vocabulary_size,
-        num_layers=TINY_BERT.num_layers,
-        num_heads=TINY_BERT.num_heads,
-        hidden_dim=TINY_BERT.hidden_dim,
-        intermediate_dim=TINY_BERT.intermediate_dim,
-        max_sequence_length=512,
-        dropout=0.0,
-    )
+    return flops_backbone(TINY_BERT, 512)
 
 
 def test_flops_config_reads_the_models_sizes(tiny_bigs, tiny_bert):
