@@ -12,6 +12,9 @@ SSM_PARAMETERS = ("A_re", "A_im", "C", "log_step", "D")
 
 
 class TestCase(KerasHubTestCase):
+    # tf.test.TestCase's deprecated session helper: not a test to collect.
+    test_session = None
+
     def assertDTypeEqual(self, x, expected_dtype, msg=None):
         if isinstance(x, keras.Variable) and x.name in SSM_PARAMETERS:
             expected_dtype = "float32"

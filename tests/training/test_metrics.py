@@ -2,6 +2,8 @@ import math
 
 import numpy as np
 import pytest
+import sklearn.metrics as sk
+from scipy import stats
 
 from keras_bigs.training import accuracy
 from keras_bigs.training import compute_metrics
@@ -59,7 +61,6 @@ def test_pearson_and_spearman_by_hand():
 
 
 def test_against_scipy():
-    stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(0)
     x = rng.normal(size=200)
     y = 0.6 * x + rng.normal(size=200)
@@ -74,7 +75,6 @@ def test_against_scipy():
 
 
 def test_against_scikit_learn():
-    sk = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 2, 300)
     predictions = np.where(rng.random(300) < 0.7, labels, 1 - labels)
