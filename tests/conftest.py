@@ -39,10 +39,11 @@ def fixture_dir(name, fixtures="bigs_reference"):
     return shared_dir() / "fixtures" / fixtures / name
 
 
-def tiny_backbone(max_sequence_length):
+def tiny_backbone(max_sequence_length, **kwargs):
     """The smallest useful `BiGSBackbone` with the BERT vocabulary, for
-    tests of tasks, pipelines and tools (one layer, hidden 16)."""
-    return keras_bigs.BiGSBackbone(
+    tests of tasks, pipelines and tools (one layer, hidden 16); `kwargs`
+    add to or override its config."""
+    config = dict(
         vocabulary_size=30522,
         num_layers=1,
         hidden_dim=16,
@@ -50,6 +51,7 @@ def tiny_backbone(max_sequence_length):
         state_dim=4,
         max_sequence_length=max_sequence_length,
     )
+    return keras_bigs.BiGSBackbone(**{**config, **kwargs})
 
 
 def pytest_configure(config):

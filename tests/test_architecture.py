@@ -14,13 +14,13 @@ ALLOWED_IMPORTS = {
     "layers": set(),
     "convert": {"keras_hub_internals"},
     "presets": {"convert", "keras_hub_internals"},
-    "models": {"layers", "convert", "presets", "keras_hub_internals"},
+    "models": {"layers", "convert", "presets", "keras_hub_internals", "data"},
     "tokenizers": {"models"},
     "data": set(),
-    "serving": {"layers", "models"},
+    "serving": {"layers", "models", "data"},
     "training": {"layers", "models", "data", "serving"},
     "analysis": {"layers", "models", "data", "training"},
-    "performance": {"layers", "models"},
+    "performance": {"layers", "models", "data", "serving", "training"},
 }
 
 

@@ -23,6 +23,7 @@ import json
 import sys
 
 from keras_bigs.training.command_line import add_hardware_arguments
+from keras_bigs.training.command_line import add_padding_arguments
 from keras_bigs.training.command_line import add_recipe_arguments
 from keras_bigs.training.masked_lm_pretraining import PretrainRun
 from keras_bigs.training.masked_lm_pretraining import pretrain
@@ -62,6 +63,7 @@ def parse_args(argv=None):
         help="continue from this preset; default: a small BiGS from scratch",
     )
     model.add_argument("--sequence-length", type=int, default=128)
+    add_padding_arguments(model)
     train = parser.add_argument_group("training")
     train.add_argument(
         "--batch-size", type=int, default=32, help="global batch size"
@@ -99,6 +101,8 @@ def main(argv=None, callbacks=()):
         hdf5_files=args.hdf5,
         preset=args.preset,
         sequence_length=args.sequence_length,
+        padding_invariant=args.padding_invariant,
+        buckets=args.buckets,
         batch_size=args.batch_size,
         steps=args.steps,
         checkpoint_every=args.checkpoint_every,

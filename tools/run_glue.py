@@ -11,6 +11,8 @@ a SavedModel of the best model for TF Serving (README.md, "Serving").
 
     python tools/run_glue.py --task sst2 --glue-dir ../shared/glue \\
         --output-dir runs/sst2
+    python tools/run_glue.py --task sst2 --glue-dir ../shared/glue \\
+        --output-dir runs/sst2_invariant --padding-invariant
     python tools/run_glue.py --task rte --glue-dir glue --output-dir runs/rte \\
         --preset bigs_512_en --from-mnli
 """
@@ -25,6 +27,7 @@ from keras_bigs.data import DEFAULT_VALIDATION_FRACTION
 from keras_bigs.data import GLUE_TASKS
 from keras_bigs.serving import check_destination
 from keras_bigs.training.command_line import add_hardware_arguments
+from keras_bigs.training.command_line import add_padding_arguments
 from keras_bigs.training.command_line import add_recipe_arguments
 from keras_bigs.training.glue_finetuning import GlueRun
 from keras_bigs.training.glue_finetuning import finetune_glue
@@ -82,6 +85,7 @@ def parse_args(argv=None):
         "one of the task's size (always so with --from-mnli, except for "
         "MNLI itself); needed when its size differs",
     )
+    add_padding_arguments(model)
     model.add_argument("--dropout", type=float, default=0.1)
     train = parser.add_argument_group("training")
     train.add_argument(
@@ -146,6 +150,8 @@ def main(argv=None):
         preset=args.preset,
         from_mnli=args.from_mnli,
         reinitialize_head=args.reinitialize_head,
+        padding_invariant=args.padding_invariant,
+        buckets=args.buckets,
         use_tfds=args.tfds,
         tfds_data_dir=args.tfds_data_dir,
         sequence_length=args.sequence_length,

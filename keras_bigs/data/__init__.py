@@ -1,4 +1,5 @@
-"""`tf.data` input pipelines: GLUE fine-tuning and masked-LM pretraining."""
+"""`tf.data` input pipelines: GLUE fine-tuning and masked-LM pretraining,
+and batches grouped by length."""
 
 from keras_bigs.data.glue_dataset import glue_dataset
 from keras_bigs.data.glue_splits import DEFAULT_VALIDATION_FRACTION
@@ -15,6 +16,10 @@ from keras_bigs.data.glue_tsv import read_glue_tsv
 from keras_bigs.data.hdf5_shards import HDF5_SHARD_KEYS
 from keras_bigs.data.hdf5_shards import hdf5_shard_dataset
 from keras_bigs.data.host_sharding import shard_for_host
+from keras_bigs.data.length_buckets import bucket_batches
+from keras_bigs.data.length_buckets import check_buckets
+from keras_bigs.data.length_buckets import default_buckets
+from keras_bigs.data.length_buckets import pad_to_bucket
 from keras_bigs.data.masked_lm import masked_lm_dataset
 from keras_bigs.data.masked_lm import pack_documents
 from keras_bigs.data.text_corpus import text_corpus_dataset
@@ -36,6 +41,10 @@ __all__ = [
     "HDF5_SHARD_KEYS",
     "hdf5_shard_dataset",
     "shard_for_host",
+    "bucket_batches",
+    "check_buckets",
+    "default_buckets",
+    "pad_to_bucket",
     "masked_lm_dataset",
     "pack_documents",
     "text_corpus_dataset",

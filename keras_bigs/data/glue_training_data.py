@@ -16,6 +16,11 @@ from keras_bigs.data.glue_tasks import CARVED_FROM_TRAIN
 from keras_bigs.data.glue_tasks import GlueTask
 from keras_bigs.data.glue_tasks import get_glue_task
 from keras_bigs.data.glue_tsv import read_glue_tsv
+from keras_bigs.data.length_buckets import bucket_batches
+
+# Examples tokenized per preprocessor call before they are grouped into
+# length buckets (tokenizing a batch at a time is much faster).
+PREPROCESS_BLOCK = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,10 +46,31 @@ class GlueTrainingData:
     num_train: int
     num_evaluation: int
 
-    def train_batches(self, batch_size, seed, drop_remainder=False):
+    def train_batches(
+        self,
+        batch_size,
+        seed,
+        drop_remainder=False,
+        preprocessor=None,
+        buckets=None,
+        repeat=False,
+    ):
         """Shuffled batches of `train`, in a new order every epoch, as
-        `glue_dataset(split="train", seed=seed, ...)` gives them."""
-        return batch_glue_dataset(
+        `glue_dataset(split="train", seed=seed, ...)` gives them; with a
+        `preprocessor`, preprocessed; with `buckets` too, grouped by length
+        (see `bucketed`). `repeat=True`: endless, epoch after epoch; with
+        `buckets` the grouping then runs across epochs, so that every
+        batch is full and each bucket has one batch shape."""
+        if buckets is not None:
+            examples = self.train.shuffle(
+                self.num_train, seed=seed, reshuffle_each_iteration=True
+            )
+            if repeat:
+                examples = examples.repeat()
+            return bucketed(
+                examples, preprocessor, batch_size, buckets, drop_remainder
+            )
+        batches = batch_glue_dataset(
             self.train,
             self.num_train,
             batch_size,
@@ -52,12 +78,55 @@ class GlueTrainingData:
             seed=seed,
             drop_remainder=drop_remainder,
         )
+        batches = _preprocessed(batches, preprocessor)
+        return batches.repeat() if repeat else batches
 
-    def evaluation_batches(self, batch_size):
-        """Batches of `evaluation`, in file order."""
-        return batch_glue_dataset(
+    def evaluation_batches(self, batch_size, preprocessor=None, buckets=None):
+        """Batches of `evaluation`, in file order (with `buckets`, in the
+        order `bucketed` groups them, the same on every pass)."""
+        if buckets is not None:
+            return bucketed(self.evaluation, preprocessor, batch_size, buckets)
+        batches = batch_glue_dataset(
             self.evaluation, self.num_evaluation, batch_size, shuffle=False
         )
+        return _preprocessed(batches, preprocessor)
+
+
+def _preprocessed(batches, preprocessor):
+    if preprocessor is None:
+        return batches
+    return batches.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def bucketed(examples, preprocessor, batch_size, buckets, drop_remainder=False):
+    """Preprocessed batches of unbatched examples, each batch holding rows
+    of one length bucket, padded to it (`bucket_batches`).
+
+    Args:
+        examples: a `tf.data.Dataset` of unbatched `(x, label)` (shuffle
+            it before, with a seed, for training).
+        preprocessor: maps a batch of raw `x` to model inputs (with a
+            `padding_mask`), e.g. a `BiGSTextClassifierPreprocessor`.
+        batch_size: int.
+        buckets: increasing lengths; the last is the longest input.
+        drop_remainder: bool. Every batch full (see `bucket_batches`).
+
+    Returns:
+        A prefetched `tf.data.Dataset` of `(inputs, labels)` batches.
+    """
+    if preprocessor is None:
+        raise ValueError(
+            "Grouping by length needs the preprocessor that tokenizes the "
+            "examples."
+        )
+    tokenized = (
+        examples.batch(PREPROCESS_BLOCK)
+        .map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
+        .unbatch()
+    )
+    return bucket_batches(
+        tokenized, batch_size, buckets, drop_remainder
+    ).prefetch(tf.data.AUTOTUNE)
 
 
 def _count(dataset, size):

@@ -42,7 +42,11 @@ class BiGSBlock(keras.layers.Layer):
     paths are replaced by one multi-head self-attention over the forward
     path, `f = duc_forward(attention(act(du_forward(z))))`, and `b = 1`; the
     `padding_mask` is then honoured. SSM routing reads padding like any other
-    token, as the original does.
+    token, as the original does, unless `padding_invariant=True`: padded
+    positions then enter both SSMs as zeros. The forward SSM is causal, so
+    right padding never reached a real token through it; through the
+    backward SSM it did, and no longer does. Outputs at real positions are
+    then the same for any amount of right padding.
 
     Args:
         hidden_dim: int. Model width.
@@ -56,6 +60,7 @@ class BiGSBlock(keras.layers.Layer):
         kernel_per_channel: bool. One SSM kernel per channel (see `S4DConv`).
         a_initialization: `"hippo"`, `"lin"` or `"inv"` (see `S4DConv`).
         conv_mode: `"auto"`, `"fft"` or `"toeplitz"` (see `S4DConv`).
+        padding_invariant: bool. Keep padding out of the SSMs.
         kernel_initializer: initializer of the dense kernels.
         **kwargs: base layer arguments.
 
@@ -82,6 +87,7 @@ class BiGSBlock(keras.layers.Layer):
         kernel_per_channel=False,
         a_initialization="hippo",
         conv_mode="auto",
+        padding_invariant=False,
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
@@ -100,6 +106,7 @@ class BiGSBlock(keras.layers.Layer):
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
         self.conv_mode = conv_mode
+        self.padding_invariant = padding_invariant
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self._activation_fn = get_activation(activation)
 
@@ -188,8 +195,9 @@ class BiGSBlock(keras.layers.Layer):
         u_forward = act(self.du_forward(z))
         if self.routing == "ssm":
             u_backward = act(self.du_backward(z))
-            f = self.duc_forward(self.fs4(u_forward))
-            b = self.duc_backward(self.bs4(u_backward))
+            ssm_mask = padding_mask if self.padding_invariant else None
+            f = self.duc_forward(self.fs4(u_forward, padding_mask=ssm_mask))
+            b = self.duc_backward(self.bs4(u_backward, padding_mask=ssm_mask))
             routed = f * b
         else:
             mask = attention_mask_from_padding(padding_mask, ops.shape(x)[1])
@@ -215,6 +223,7 @@ class BiGSBlock(keras.layers.Layer):
                 "kernel_per_channel": self.kernel_per_channel,
                 "a_initialization": self.a_initialization,
                 "conv_mode": self.conv_mode,
+                "padding_invariant": self.padding_invariant,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),

@@ -275,7 +275,10 @@ class S4DConv(keras.layers.Layer):
     The convolution has two exact paths: an FFT of size `2L` (O(L log L),
     no `L x L` tensor) and one matrix product with the `L x L` Toeplitz
     matrix of the kernel (O(L²), but faster for short sequences). `"auto"`
-    picks by length and device (see `TOEPLITZ_MAX_LENGTH`). The kernel and
+    picks by length and device (see `TOEPLITZ_MAX_LENGTH`). With a
+    `padding_mask`, positions where it is 0 are read as zeros: padding then
+    contributes nothing to any output, so outputs at real positions do not
+    depend on how much padding follows them. The kernel and
     the convolution always run in float32, also under a `mixed_bfloat16` or
     `mixed_float16` policy; the output is cast back to the compute dtype.
 
@@ -389,8 +392,10 @@ class S4DConv(keras.layers.Layer):
         """
         return zoh_kernel(self.A_re, self.A_im, self.C, self.log_step, length)
 
-    def call(self, inputs):
+    def call(self, inputs, padding_mask=None):
         u = ops.cast(inputs, "float32")
+        if padding_mask is not None:
+            u = u * ops.expand_dims(ops.cast(padding_mask, "float32"), -1)
         length = u.shape[1]
         kernel = self.kernel(ops.shape(u)[1])  # static when known
         mode = resolve_conv_mode(

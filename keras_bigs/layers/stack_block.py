@@ -15,6 +15,9 @@ from keras_bigs.layers.s4d import S4DConv
 class BidirectionalSSM(keras.layers.Layer):
     """`out([fs4(x) ; bs4(x)])`, `bs4` anti-causal: both directions, projected.
 
+    With a `padding_mask`, padded positions enter both SSMs as zeros (see
+    `S4DConv`).
+
     Args:
         hidden_dim: int. Output width.
         state_dim: int. SSM state size.
@@ -64,9 +67,9 @@ class BidirectionalSSM(keras.layers.Layer):
         self.out.build(tuple(input_shape[:-1]) + (2 * input_shape[-1],))
         self.built = True
 
-    def call(self, x):
-        forward = self.fs4(x)
-        backward = self.bs4(x)
+    def call(self, x, padding_mask=None):
+        forward = self.fs4(x, padding_mask=padding_mask)
+        backward = self.bs4(x, padding_mask=padding_mask)
         return self.out(ops.concatenate([forward, backward], axis=-1))
 
     def compute_output_shape(self, input_shape):
@@ -98,7 +101,9 @@ class StackBlock(keras.layers.Layer):
     `routing="attention"` is a BERT layer (STACK/ATT). `routing="ssm"` is the
     paper's STACK/SSM: two bidirectional SSM sublayers in sequence with an
     activation between them, so that the routing has about as many
-    parameters as attention (`4 H^2`).
+    parameters as attention (`4 H^2`). With `padding_invariant=True` the SSMs
+    read padded positions as zeros, so outputs at real positions do not
+    depend on right padding (attention always honours the `padding_mask`).
 
     Args:
         hidden_dim, intermediate_dim: ints. Model and feed-forward widths.
@@ -109,6 +114,7 @@ class StackBlock(keras.layers.Layer):
         num_heads: int. Heads for attention routing.
         dropout: float. Dropout after routing and feed-forward, as in BERT.
         kernel_per_channel, a_initialization: see `S4DConv`.
+        padding_invariant: bool. Keep padding out of the SSMs.
         kernel_initializer: initializer of the dense kernels.
         **kwargs: base layer arguments.
 
@@ -135,6 +141,7 @@ class StackBlock(keras.layers.Layer):
         dropout=0.0,
         kernel_per_channel=False,
         a_initialization="hippo",
+        padding_invariant=False,
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
@@ -153,6 +160,7 @@ class StackBlock(keras.layers.Layer):
         self.dropout = dropout
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
+        self.padding_invariant = padding_invariant
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self._activation_fn = get_activation(activation)
 
@@ -217,8 +225,10 @@ class StackBlock(keras.layers.Layer):
         if self.routing == "attention":
             mask = attention_mask_from_padding(padding_mask, ops.shape(z)[1])
             return self.attention(z, z, attention_mask=mask)
+        ssm_mask = padding_mask if self.padding_invariant else None
         first, second = self.routing_layers
-        return second(self._activation_fn(first(z)))
+        hidden = self._activation_fn(first(z, padding_mask=ssm_mask))
+        return second(hidden, padding_mask=ssm_mask)
 
     def call(self, x, padding_mask=None, training=None):
         routed = self._route(self.layer_norm(x), padding_mask)
@@ -245,6 +255,7 @@ class StackBlock(keras.layers.Layer):
                 "dropout": self.dropout,
                 "kernel_per_channel": self.kernel_per_channel,
                 "a_initialization": self.a_initialization,
+                "padding_invariant": self.padding_invariant,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),

@@ -44,9 +44,19 @@ class BiGSBackbone(PresetLoading, Backbone):
     over non-padding tokens, then dense + tanh (the original's
     `non_padding_mean` pooler).
 
-    The SSM layers read padding like any other token (the backward SSM reads
-    the padded tail first), so outputs depend on the padded length: feed
-    inputs padded to the length the model was trained at.
+    By default the SSM layers read padding like any other token, as the
+    original does (the backward SSM reads the padded tail first), so outputs
+    depend on the padded length: feed inputs padded to the length the model
+    was trained at. With `padding_invariant=True` padded positions enter the
+    SSMs as zeros, and `sequence_output` at real tokens and `pooled_output`
+    are the same for any right padding, to float32 rounding: a batch can be
+    padded to its own longest row (or a bucket, see
+    `BiGSTextClassifierPreprocessor`) instead of `max_sequence_length`.
+
+    Token ids must lie in `[0, vocabulary_size)`. The embedding lookup does
+    not check them: an id outside gives NaN outputs on JAX, an error on
+    TensorFlow (CPU) and PyTorch. The preprocessors and the serving
+    signatures check ids; direct callers must.
 
     `BiGSBackbone.from_preset(folder)` also loads a folder in the published
     Hugging Face layout of the original BiGS (`config.json` with
@@ -76,6 +86,8 @@ class BiGSBackbone(PresetLoading, Backbone):
         a_initialization: `"hippo"`, `"lin"` or `"inv"`; see `S4DConv`.
         conv_mode: `"auto"` (default), `"fft"` or `"toeplitz"`: how the
             gated layers' SSMs convolve (speed only; see `S4DConv`).
+        padding_invariant: bool. Keep padding out of the SSMs (see above).
+            Off by default, which is the published models' behaviour.
         dtype: compute dtype or policy (e.g. `"mixed_bfloat16"`).
 
     Example:
@@ -114,6 +126,7 @@ class BiGSBackbone(PresetLoading, Backbone):
         kernel_per_channel=False,
         a_initialization="hippo",
         conv_mode="auto",
+        padding_invariant=False,
         dtype=None,
         **kwargs,
     ):
@@ -170,6 +183,7 @@ class BiGSBackbone(PresetLoading, Backbone):
                     kernel_per_channel=kernel_per_channel,
                     a_initialization=a_initialization,
                     conv_mode=conv_mode,
+                    padding_invariant=padding_invariant,
                     kernel_initializer=bigs_kernel_initializer(),
                     dtype=dtype,
                     name=f"bigs_layer_{i}",
@@ -189,6 +203,7 @@ class BiGSBackbone(PresetLoading, Backbone):
                     dropout=dropout,
                     kernel_per_channel=kernel_per_channel,
                     a_initialization=a_initialization,
+                    padding_invariant=padding_invariant,
                     kernel_initializer=bigs_kernel_initializer(),
                     dtype=dtype,
                     name=f"stack_layer_{i}",
@@ -258,12 +273,17 @@ class BiGSBackbone(PresetLoading, Backbone):
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
         self.conv_mode = conv_mode
+        self.padding_invariant = padding_invariant
 
     def check_preprocessor(self, preprocessor):
         """Refuse a preprocessor whose token ids this backbone cannot embed
-        (out-of-range ids give silently wrong outputs on some backends)."""
+        (out-of-range ids give silently wrong outputs on some backends), and
+        tell a bucketing preprocessor whether this backbone is
+        padding-invariant (bucketed padding is only for those)."""
         if preprocessor is None:
             return
+        if hasattr(preprocessor, "set_padding_invariant_model"):
+            preprocessor.set_padding_invariant_model(self.padding_invariant)
         size = preprocessor.tokenizer.vocabulary_size()
         if size > self.vocabulary_size:
             raise ValueError(
@@ -293,6 +313,7 @@ class BiGSBackbone(PresetLoading, Backbone):
                 "kernel_per_channel": self.kernel_per_channel,
                 "a_initialization": self.a_initialization,
                 "conv_mode": self.conv_mode,
+                "padding_invariant": self.padding_invariant,
             }
         )
         return config

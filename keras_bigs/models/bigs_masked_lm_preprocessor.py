@@ -7,11 +7,15 @@ from keras_hub.models import MaskedLMPreprocessor
 
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs.models.length_bucketing import AUTO
+from keras_bigs.models.length_bucketing import LengthBucketing
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMaskedLMPreprocessor(PresetLoading, MaskedLMPreprocessor):
+class BiGSMaskedLMPreprocessor(
+    LengthBucketing, PresetLoading, MaskedLMPreprocessor
+):
     """Tokenize, pack (`[CLS] a [SEP] (b [SEP])`) and mask for pretraining.
 
     Masking is keras-hub's `MaskedLMMaskGenerator`, as in BERT: each
@@ -21,9 +25,12 @@ class BiGSMaskedLMPreprocessor(PresetLoading, MaskedLMPreprocessor):
     selected positions, with a sample weight of 0 on unused slots, so the
     loss covers masked positions only.
 
-    Every example is padded to the full `sequence_length`: BiGS outputs
-    depend on the padded length (the backward SSM reads the padding first),
-    so train and predict at the length the model was trained at.
+    Every example is padded to the full `sequence_length` unless the
+    model is `padding_invariant`: BiGS outputs depend on the padded length
+    (the backward SSM reads the padding first), so train and predict at
+    the length the model was trained at. For a padding-invariant backbone
+    each batch is padded to the bucket of its longest row
+    (`LengthBucketing`).
 
     Args:
         tokenizer: a `BiGSTokenizer`.
@@ -35,6 +42,8 @@ class BiGSMaskedLMPreprocessor(PresetLoading, MaskedLMPreprocessor):
             tokens, as BERT's `max_predictions_per_seq`).
         mask_token_rate: float. Share of selected tokens set to `[MASK]`.
         random_token_rate: float. Share set to a random token.
+        buckets: `"auto"` (default), a list of lengths, or `None`: the
+            lengths batches are padded to (see `LengthBucketing`).
 
     Example:
     ```python
@@ -59,6 +68,7 @@ class BiGSMaskedLMPreprocessor(PresetLoading, MaskedLMPreprocessor):
         mask_selection_length=None,
         mask_token_rate=0.8,
         random_token_rate=0.1,
+        buckets=AUTO,
         **kwargs,
     ):
         if mask_selection_length is None:
@@ -75,3 +85,10 @@ class BiGSMaskedLMPreprocessor(PresetLoading, MaskedLMPreprocessor):
             random_token_rate=random_token_rate,
             **kwargs,
         )
+        self._init_buckets(buckets)
+
+    def call(self, x, y=None, sample_weight=None):
+        return self._pad_to_bucket(super().call(x, y, sample_weight))
+
+    def get_config(self):
+        return {**super().get_config(), **self._buckets_config()}

@@ -6,10 +6,12 @@ import tensorflow as tf
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs.models.graph_preprocessing import GraphPackingPreprocessor
+from keras_bigs.models.length_bucketing import AUTO
+from keras_bigs.models.length_bucketing import LengthBucketing
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMultipleChoicePreprocessor(GraphPackingPreprocessor):
+class BiGSMultipleChoicePreprocessor(LengthBucketing, GraphPackingPreprocessor):
     """Pack `[CLS] prompt [SEP] choice [SEP]` for every choice of a prompt.
 
     `x` is `(prompts, choices)`: prompts of shape `(batch,)` and choices of
@@ -20,13 +22,17 @@ class BiGSMultipleChoicePreprocessor(GraphPackingPreprocessor):
     of prompt and choice (`truncate="round_robin"`, like Hugging Face's
     "longest_first"); `"waterfall"` keeps the prompt and cuts the choice.
 
-    Every example is padded to the full `sequence_length`: BiGS outputs
-    depend on the padded length, so use the length the model was trained at.
+    Every example is padded to the full `sequence_length` unless the model
+    is `padding_invariant` (then to the bucket of the batch's longest row,
+    see `LengthBucketing`): BiGS outputs depend on the padded length, so use
+    the length the model was trained at.
 
     Args:
         tokenizer: a `BiGSTokenizer`.
         sequence_length: int. Length of each packed (prompt, choice) pair.
         truncate: `"round_robin"` (default) or `"waterfall"`.
+        buckets: `"auto"` (default), a list of lengths, or `None` (see
+            `LengthBucketing`).
 
     Example:
     ```python
@@ -43,9 +49,18 @@ class BiGSMultipleChoicePreprocessor(GraphPackingPreprocessor):
     tokenizer_cls = BiGSTokenizer
 
     def __init__(
-        self, tokenizer, sequence_length=512, truncate="round_robin", **kwargs
+        self,
+        tokenizer,
+        sequence_length=512,
+        truncate="round_robin",
+        buckets=AUTO,
+        **kwargs,
     ):
         super().__init__(tokenizer, sequence_length, truncate, **kwargs)
+        self._init_buckets(buckets)
+
+    def get_config(self):
+        return {**super().get_config(), **self._buckets_config()}
 
     def _call_tf(self, x, y=None, sample_weight=None):
         if not isinstance(x, (tuple, list)) or len(x) != 2:
@@ -76,4 +91,6 @@ class BiGSMultipleChoicePreprocessor(GraphPackingPreprocessor):
             "padding_mask": token_ids != self.tokenizer.pad_token_id,
             "segment_ids": tf.reshape(segment_ids, shape),
         }
-        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+        return self._pad_to_bucket(
+            keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+        )

@@ -25,9 +25,9 @@ from keras_bigs.serving.signatures import TOKENS_SIGNATURE
 from keras_bigs.serving.signatures import call_task
 from keras_bigs.serving.signatures import classifier_outputs
 from keras_bigs.serving.signatures import classifier_preprocess
-from keras_bigs.serving.signatures import convert_model
 from keras_bigs.serving.signatures import describe
 from keras_bigs.serving.signatures import fill_mask_outputs
+from keras_bigs.serving.signatures import model_function
 from keras_bigs.serving.signatures import packer_preprocess
 from keras_bigs.serving.signatures import serving_functions
 from keras_bigs.serving.stored_weights import compare_with_float32
@@ -54,7 +54,12 @@ def export_for_serving(
     or `text_a` and `text_b` with `pairs=True`) and tokenizes them in the
     graph with the task's own preprocessor; `serve_tokens` takes int32
     `token_ids`, `segment_ids` and `padding_mask` of shape
-    `[batch, sequence_length]`. A classifier returns `logits`,
+    `[batch, sequence_length]`. For a `padding_invariant` backbone
+    `serve_tokens` takes any length up to `sequence_length`, and both
+    signatures pad each batch to the smallest of the preprocessor's
+    buckets that holds its longest row; the model is converted once per
+    bucket (the weights are stored once). Token ids outside the vocabulary
+    are an error naming the id. A classifier returns `logits`,
     `probabilities` and `label_id` (regression: `score`); a masked LM the
     `top_k` tokens for each of the first `max_masks` `[MASK]` tokens of a
     row. README.md, "Serving (TF Serving)", lists every output.
@@ -75,7 +80,8 @@ def export_for_serving(
 
     Returns:
         A dict: `path`, `task`, `backend`, `weights_dtype`, `pairs`,
-        `sequence_length`, `signatures` (inputs and outputs of each, with
+        `sequence_length`, `buckets` (the lengths served, `None` when only
+        `sequence_length`), `signatures` (inputs and outputs of each, with
         dtypes and shapes), `variables_bytes`, `total_bytes`,
         `export_seconds` and, with 16-bit weights, `comparison` (the
         differences from float32 on `COMPARISON_TEXTS`).
@@ -115,6 +121,12 @@ def export_for_serving(
     check_destination(path, overwrite)
     preprocessor = task.preprocessor
     sequence_length = preprocessor.sequence_length
+    # A padding-invariant model serves any length up to the maximum, run at
+    # the smallest of its preprocessor's buckets that holds the batch.
+    any_length = task.backbone.padding_invariant
+    lengths = (sequence_length,)
+    if any_length:
+        lengths = preprocessor.padding_lengths or lengths
 
     # What the exported function reads its weights from: the task's own
     # variables, or their 16-bit copies.
@@ -144,8 +156,8 @@ def export_for_serving(
             message=".*native_serialization.*",
             category=DeprecationWarning,
         )
-        numeric = convert_model(
-            weights, call_model, sequence_length, mask_inputs, platforms
+        numeric = model_function(
+            weights, call_model, lengths, mask_inputs, platforms
         )
         serve_text, serve_tokens = serving_functions(
             numeric,
@@ -154,6 +166,8 @@ def export_for_serving(
             token_outputs,
             sequence_length,
             pairs,
+            task.backbone.vocabulary_size,
+            any_length=any_length,
         )
         archive = keras.export.ExportArchive()
         # Endpoints that are traced tf.functions are added as they are
@@ -174,6 +188,7 @@ def export_for_serving(
                 mask_inputs,
                 fill_mask,
                 platforms,
+                lengths,
             )
 
     report = {
@@ -183,6 +198,7 @@ def export_for_serving(
         "weights_dtype": weights_dtype,
         "pairs": pairs,
         "sequence_length": sequence_length,
+        "buckets": list(lengths) if any_length else None,
         "signatures": {
             DEFAULT_SIGNATURE: describe(serve_text),
             TOKENS_SIGNATURE: describe(serve_tokens),

@@ -11,6 +11,11 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_bigs.data.length_buckets import SEQUENCE_INPUTS
+from keras_bigs.data.length_buckets import bucket_index
+from keras_bigs.data.length_buckets import fit_to_length
+from keras_bigs.data.length_buckets import real_lengths
+
 DEFAULT_SIGNATURE = "serving_default"
 TOKENS_SIGNATURE = "serve_tokens"
 TOKEN_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -28,13 +33,15 @@ def call_task(task):
     return call_model
 
 
-def convert_model(weights, call_model, sequence_length, max_masks, platforms):
-    """`call_model`, its outputs cast to float32, as a tf.function over int32
-    `[batch, sequence_length]` token inputs (and `[batch, max_masks]` mask
-    positions for masked LMs), through Keras' export path: a traced TF
-    function under TensorFlow; under JAX, jax2tf (StableHLO in an
-    `XlaCallModule` op, the variables of `weights` passed in as
-    tf.Variables).
+def convert_model(weights, call_model, lengths, max_masks, platforms):
+    """`call_model`, its outputs cast to float32, as tf.functions over int32
+    `[batch, length]` token inputs (and `[batch, max_masks]` mask
+    positions for masked LMs), one per length in `lengths`, through Keras'
+    export path: a traced TF function under TensorFlow; under JAX, jax2tf
+    (StableHLO in an `XlaCallModule` op, the variables of `weights` passed
+    in as tf.Variables, once for all lengths).
+
+    Returns `{length: function}`.
 
     This archive is only the converter; it is never written. The serving
     archive saves the variables that the functions calling it use.
@@ -57,17 +64,123 @@ def convert_model(weights, call_model, sequence_length, max_masks, platforms):
         if platforms:
             jax2tf_kwargs["native_serialization_platforms"] = tuple(platforms)
         kwargs["jax2tf_kwargs"] = jax2tf_kwargs
-    spec = {
-        name: tf.TensorSpec([None, sequence_length], tf.int32, name=name)
-        for name in TOKEN_INPUTS
-    }
-    if max_masks:
-        spec["mask_positions"] = tf.TensorSpec(
-            [None, max_masks], tf.int32, name="mask_positions"
+
+    def spec(length):
+        spec = {
+            name: tf.TensorSpec([None, length], tf.int32, name=name)
+            for name in TOKEN_INPUTS
+        }
+        if max_masks:
+            spec["mask_positions"] = tf.TensorSpec(
+                [None, max_masks], tf.int32, name="mask_positions"
+            )
+        return spec
+
+    return {
+        length: converter.add_endpoint(
+            f"numeric_{length}",
+            numeric,
+            input_signature=[spec(length)],
+            **kwargs,
         )
-    return converter.add_endpoint(
-        "numeric", numeric, input_signature=[spec], **kwargs
-    )
+        for length in lengths
+    }
+
+
+def model_function(weights, call_model, lengths, max_masks, platforms):
+    """The served model as one function over token inputs: converted at
+    the one length of `lengths` (inputs must have it), or at each of
+    several (inputs of any length up to the longest: `bucketed`)."""
+    numerics = convert_model(weights, call_model, lengths, max_masks, platforms)
+    if len(numerics) == 1:
+        return empty_batch_safe(numerics[lengths[0]])
+    return empty_batch_safe(bucketed(numerics))
+
+
+def empty_batch_safe(numeric):
+    """`numeric` that also takes an empty batch: a JAX-converted function
+    requires at least one row, so an empty batch runs one row of padding
+    and returns none of its outputs."""
+
+    def safe(inputs):
+        def empty():
+            row = {
+                key: tf.zeros(
+                    tf.concat([[1], tf.shape(value)[1:]], axis=0), value.dtype
+                )
+                for key, value in inputs.items()
+            }
+            return tf.nest.map_structure(lambda t: t[:0], numeric(row))
+
+        batch = tf.shape(inputs["token_ids"])[0]
+        return tf.cond(batch > 0, lambda: numeric(inputs), empty)
+
+    return safe
+
+
+def bucketed(numerics):
+    """One function over token inputs of any length up to the longest of
+    `numerics` (`{length: function}` from `convert_model`): each batch is
+    padded (or cut: only padding) to the smallest length that holds its
+    longest row and runs that length's function. Only for padding-invariant
+    models, whose outputs do not depend on the padded length."""
+    lengths = tuple(sorted(numerics))
+
+    def numeric(inputs):
+        longest = tf.reduce_max(real_lengths(inputs["padding_mask"]))
+        # An empty batch has no longest row (the maximum is INT_MIN).
+        index = bucket_index(tf.maximum(longest, 0), lengths)
+
+        def run(length):
+            def branch():
+                fitted = {
+                    key: (
+                        tf.ensure_shape(
+                            fit_to_length(value, length), [None, length]
+                        )
+                        if key in SEQUENCE_INPUTS
+                        else value
+                    )
+                    for key, value in inputs.items()
+                }
+                return numerics[length](fitted)
+
+            return branch
+
+        return tf.switch_case(index, [run(length) for length in lengths])
+
+    return numeric
+
+
+def check_token_ids(inputs, vocabulary_size, max_length):
+    """`inputs` once their token ids lie in `[0, vocabulary_size)` and they
+    are at most `max_length` long; otherwise the call fails with an error
+    naming the first bad id (or the length). The embedding lookup does not
+    check ids: on some backends an id outside gives NaN outputs."""
+    token_ids = inputs["token_ids"]
+    outside = tf.logical_or(token_ids < 0, token_ids >= vocabulary_size)
+    checks = [
+        tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(outside)),
+            [
+                "Token id",
+                tf.boolean_mask(token_ids, outside)[:1],
+                f"is outside the vocabulary [0, {vocabulary_size}) of the "
+                "model.",
+            ],
+        ),
+        tf.debugging.Assert(
+            tf.shape(token_ids)[-1] <= max_length,
+            [
+                "Token inputs of length",
+                tf.shape(token_ids)[-1],
+                f"are longer than the maximum length {max_length} of the "
+                "model.",
+            ],
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return {key: tf.identity(value) for key, value in inputs.items()}
 
 
 # === Strings -> token ids (TF ops, in the graph) ===
@@ -149,7 +262,7 @@ def fill_mask_outputs(tokenizer, top_k, max_masks):
         # the first scores highest and non-masks score 0, then top-k (a
         # static output shape, unlike `tf.where`).
         token_ids = inputs["token_ids"]
-        length = token_ids.shape[1]
+        length = tf.shape(token_ids)[1]
         rank = tf.where(
             token_ids == mask_id, length - tf.range(length, dtype=tf.int32), 0
         )
@@ -179,13 +292,28 @@ def fill_mask_outputs(tokenizer, top_k, max_masks):
 
 
 def serving_functions(
-    numeric, preprocess, text_outputs, token_outputs, sequence_length, pairs
+    numeric,
+    preprocess,
+    text_outputs,
+    token_outputs,
+    sequence_length,
+    pairs,
+    vocabulary_size,
+    any_length=False,
 ):
-    """`(serve_text, serve_tokens)`: the two signatures' functions, traced."""
+    """`(serve_text, serve_tokens)`: the two signatures' functions, traced.
+
+    `serve_tokens` takes `[batch, sequence_length]` inputs, or with
+    `any_length` (a padding-invariant model) any length up to
+    `sequence_length`; both signatures check the token ids."""
+    tokens_length = None if any_length else sequence_length
+
+    def checked(inputs):
+        return check_token_ids(inputs, vocabulary_size, sequence_length)
 
     @tf.function(
         input_signature=[
-            tf.TensorSpec([None, sequence_length], tf.int32, name=name)
+            tf.TensorSpec([None, tokens_length], tf.int32, name=name)
             for name in TOKEN_INPUTS
         ],
         autograph=False,
@@ -193,16 +321,18 @@ def serving_functions(
     def serve_tokens(token_ids, segment_ids, padding_mask):
         return token_outputs(
             numeric,
-            {
-                "token_ids": token_ids,
-                "segment_ids": segment_ids,
-                "padding_mask": padding_mask,
-            },
+            checked(
+                {
+                    "token_ids": token_ids,
+                    "segment_ids": segment_ids,
+                    "padding_mask": padding_mask,
+                }
+            ),
         )
 
     def serve(*segments):
         segments = tuple(_valid_utf8(segment) for segment in segments)
-        return text_outputs(numeric, preprocess(segments))
+        return text_outputs(numeric, checked(preprocess(segments)))
 
     if pairs:
 

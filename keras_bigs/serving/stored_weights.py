@@ -10,7 +10,7 @@ from keras import ops
 
 from keras_bigs.layers.s4d import S4DConv
 from keras_bigs.serving.signatures import call_task
-from keras_bigs.serving.signatures import convert_model
+from keras_bigs.serving.signatures import model_function
 
 # Variables with at least this many numbers, and two or more dimensions
 # (embeddings, dense kernels: nearly all the bytes), are stored in 16 bits
@@ -122,7 +122,7 @@ def _logits(numeric, inputs):
 
 
 def compare_with_float32(
-    task, numeric, preprocess, pairs, mask_inputs, fill_mask, platforms
+    task, numeric, preprocess, pairs, mask_inputs, fill_mask, platforms, lengths
 ):
     """How far the exported model with 16-bit weights (`numeric`) is from
     the float32 `task` on the fixed batch `COMPARISON_TEXTS`; both run as
@@ -133,12 +133,8 @@ def compare_with_float32(
             " ".join(t.split()[:2] + ["[MASK]"] + t.split()[3:]) for t in texts
         ]
     segments = (texts, texts[1:] + texts[:1]) if pairs else (texts,)
-    float32 = convert_model(
-        task,
-        call_task(task),
-        task.preprocessor.sequence_length,
-        mask_inputs,
-        platforms,
+    float32 = model_function(
+        task, call_task(task), lengths, mask_inputs, platforms
     )
     outputs = (
         _logits

@@ -72,7 +72,8 @@ class Throughput(keras.callbacks.Callback):
 
     Args:
         batch_size: int. Global examples per step.
-        sequence_length: int. Tokens per example (padded length).
+        sequence_length: int. Tokens per example (padded length); `None`
+            when batches have different lengths (no `tokens_per_s` then).
     """
 
     def __init__(self, batch_size, sequence_length):
@@ -104,7 +105,8 @@ class Throughput(keras.callbacks.Callback):
         if logs is not None and self._epoch_seconds > 0:
             rate = self._epoch_steps * self.batch_size / self._epoch_seconds
             logs["examples_per_s"] = rate
-            logs["tokens_per_s"] = rate * self.sequence_length
+            if self.sequence_length:
+                logs["tokens_per_s"] = rate * self.sequence_length
 
     def summary(self):
         """`{"examples_per_s", "tokens_per_s"}` over the whole run."""
@@ -113,7 +115,9 @@ class Throughput(keras.callbacks.Callback):
         rate = self.steps * self.batch_size / self.seconds
         return {
             "examples_per_s": rate,
-            "tokens_per_s": rate * self.sequence_length,
+            "tokens_per_s": (
+                rate * self.sequence_length if self.sequence_length else None
+            ),
         }
 
 

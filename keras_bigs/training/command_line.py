@@ -1,6 +1,9 @@
 """Command-line flags shared by the training tools (`tools/run_glue.py`,
 `tools/pretrain.py`)."""
 
+import argparse
+
+from keras_bigs.data.length_buckets import check_buckets
 from keras_bigs.training.distribution import MIXED_PRECISION_POLICIES
 from keras_bigs.training.schedules import DECAYS
 
@@ -26,3 +29,37 @@ def add_hardware_arguments(parser):
     )
     hardware.add_argument("--tpu", help="TPU name or grpc:// address")
     hardware.add_argument("--mixed-precision", choices=MIXED_PRECISION_POLICIES)
+
+
+def bucket_list(text):
+    """`"16,32,64"` -> `(16, 32, 64)`, for `--buckets` (increasing; the
+    model's maximum length is checked when the model is built)."""
+    try:
+        lengths = tuple(int(length) for length in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated lengths such as 16,32,64; got {text!r}"
+        ) from None
+    try:
+        return check_buckets(lengths, max(lengths))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_padding_arguments(group):
+    """`--padding-invariant` / `--no-padding-invariant` and `--buckets`."""
+    group.add_argument(
+        "--padding-invariant",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep padding out of the SSMs and train on batches grouped by "
+        "length, each padded to its bucket (default: the preset's "
+        "setting; off from scratch)",
+    )
+    group.add_argument(
+        "--buckets",
+        type=bucket_list,
+        metavar="16,32,...",
+        help="lengths batches are padded to (padding-invariant models; "
+        "default: powers of two from 16 up to the sequence length)",
+    )

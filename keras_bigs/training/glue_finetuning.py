@@ -24,6 +24,7 @@ from keras_bigs.serving import check_destination
 from keras_bigs.serving import export_for_serving
 from keras_bigs.training.callbacks import TaskMetricsEvaluation
 from keras_bigs.training.callbacks import Throughput
+from keras_bigs.training.compilations import TraceCounter
 from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
 from keras_bigs.training.optimizer import bigs_optimizer
@@ -39,6 +40,11 @@ class GlueRun:
     """What to fine-tune and how; the defaults are `tools/run_glue.py`'s.
 
     `preset=None` trains `small_backbone()` (small_bigs.py) from scratch.
+    `padding_invariant`: build (or load) the backbone padding-invariant;
+    `None` keeps the preset's setting (off from scratch). A
+    padding-invariant model trains and evaluates on batches grouped by
+    length, padded to `buckets` (default: powers of two from 16 up to the
+    sequence length).
     Learning rate, epochs and sequence length default by that choice: from
     scratch 1e-3, 1 epoch, 64 tokens; from a preset 2e-5, 3 epochs, the
     preset's length. `reinitialize_head`: a new head even where the preset
@@ -53,6 +59,8 @@ class GlueRun:
     preset: str = None
     from_mnli: str = None
     reinitialize_head: bool = False
+    padding_invariant: bool = None
+    buckets: tuple = None
     use_tfds: bool = False
     tfds_data_dir: str = None
     sequence_length: int = None
@@ -102,9 +110,13 @@ def build_classifier(run, task):
     if start is None:
         keras.utils.set_random_seed(run.seed)
         sequence_length = run.sequence_length or SCRATCH_SEQUENCE_LENGTH
-        backbone = small_backbone(sequence_length)
+        backbone = small_backbone(
+            sequence_length, padding_invariant=bool(run.padding_invariant)
+        )
         preprocessor = BiGSTextClassifierPreprocessor(
-            BiGSTokenizer(), sequence_length=sequence_length
+            BiGSTokenizer(),
+            sequence_length=sequence_length,
+            buckets=run.buckets or "auto",
         )
         return BiGSClassifier(
             backbone,
@@ -113,9 +125,16 @@ def build_classifier(run, task):
             dropout=run.dropout,
         )
     kwargs = {}
+    if run.padding_invariant is not None:
+        kwargs["padding_invariant"] = run.padding_invariant
+    preprocessor_kwargs = {}
     if run.sequence_length:
+        preprocessor_kwargs["sequence_length"] = run.sequence_length
+    if run.buckets:
+        preprocessor_kwargs["buckets"] = run.buckets
+    if preprocessor_kwargs:
         kwargs["preprocessor"] = BiGSTextClassifierPreprocessor.from_preset(
-            start, sequence_length=run.sequence_length
+            start, **preprocessor_kwargs
         )
     # An MNLI head (3 classes) only fits MNLI itself; other tasks get a new
     # head on the MNLI-tuned backbone.
@@ -135,7 +154,9 @@ def _static_batches(setup):
     return setup.num_replicas > 1 or setup.kind == "tpu"
 
 
-def training_dataset_fn(data, preprocessor, batch_size, seed, drop_remainder):
+def training_dataset_fn(
+    data, preprocessor, batch_size, seed, drop_remainder, buckets=None
+):
     """The training input, for `DistributionSetup.distribute_dataset`.
 
     Args:
@@ -144,6 +165,8 @@ def training_dataset_fn(data, preprocessor, batch_size, seed, drop_remainder):
         batch_size: int. The global batch size.
         seed: int. Seeds the shuffle.
         drop_remainder: bool. Give every batch a static shape.
+        buckets: lengths to group examples by (`bucket_batches`), or
+            `None` for batches in shuffled order.
 
     Returns:
         `dataset_fn(input_context)`: endless, shuffled, preprocessed
@@ -156,31 +179,37 @@ def training_dataset_fn(data, preprocessor, batch_size, seed, drop_remainder):
             input_context.get_per_replica_batch_size(batch_size),
             seed=seed,
             drop_remainder=drop_remainder,
+            preprocessor=preprocessor,
+            buckets=buckets,
+            repeat=True,
         )
         dataset = dataset.shard(
             input_context.num_input_pipelines, input_context.input_pipeline_id
         )
-        dataset = dataset.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
-        return dataset.repeat().prefetch(tf.data.AUTOTUNE)
+        return dataset.prefetch(tf.data.AUTOTUNE)
 
     return dataset_fn
 
 
-def evaluation_dataset(data, preprocessor, batch_size):
+def evaluation_dataset(data, preprocessor, batch_size, buckets=None):
     """The evaluation input: preprocessed batches of `data.evaluation`,
-    in order, cached after the first pass.
+    in order (grouped by length with `buckets`), cached after the first
+    pass.
 
     Args:
         data: the run's `GlueTrainingData`.
         preprocessor: the classifier's preprocessor, mapped over batches.
         batch_size: int.
+        buckets: lengths to group examples by, or `None`.
 
     Returns:
-        A `tf.data.Dataset`.
+        A `tf.data.Dataset` of known size.
     """
-    dataset = data.evaluation_batches(batch_size)
-    dataset = dataset.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.cache()
+    dataset = data.evaluation_batches(batch_size, preprocessor, buckets)
+    dataset = dataset.cache()
+    # Grouped batches have no cardinality until counted (fills the cache).
+    count = sum(1 for _ in dataset)
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))
 
 
 def finetune_glue(run):
@@ -235,6 +264,7 @@ def finetune_glue(run):
                 global_clipnorm=run.global_clipnorm,
             ),
         )
+    buckets = preprocessor.padding_lengths
     train = setup.distribute_dataset(
         training_dataset_fn(
             data,
@@ -242,13 +272,18 @@ def finetune_glue(run):
             run.batch_size,
             run.seed,
             drop_remainder=_static_batches(setup),
+            buckets=buckets,
         )
     )
-    validation = evaluation_dataset(data, preprocessor, run.batch_size)
+    validation = evaluation_dataset(data, preprocessor, run.batch_size, buckets)
     sequence_length = preprocessor.sequence_length
 
     evaluation = TaskMetricsEvaluation(validation, task.metrics)
-    throughput = Throughput(run.batch_size, sequence_length)
+    # Bucketed batches have no one padded length to count tokens by.
+    throughput = Throughput(
+        run.batch_size, None if buckets else sequence_length
+    )
+    traces = TraceCounter(classifier)
     callbacks = [
         evaluation,
         throughput,
@@ -274,6 +309,18 @@ def finetune_glue(run):
         verbose=run.verbose,
     )
     train_seconds = time.time() - start
+    programs = traces.summary()
+    print(
+        "Compiled programs: "
+        + (
+            "; ".join(
+                f"{step} {value['programs']} (lengths "
+                f"{', '.join(str(n) for n in value['lengths'])})"
+                for step, value in programs.items()
+            )
+            or "none (eager)"
+        )
+    )
 
     metrics = evaluation.evaluate()  # the best epoch's weights, restored
     classifier.preprocessor = preprocessor
@@ -313,6 +360,9 @@ def finetune_glue(run):
             else small_architecture(classifier.backbone)
         ),
         "sequence_length": sequence_length,
+        "padding_invariant": classifier.backbone.padding_invariant,
+        "buckets": list(buckets) if buckets else None,
+        "compiled_programs": programs,
         "backend": keras.backend.backend(),
         "strategy": setup.kind,
         "batch_size": run.batch_size,

@@ -17,6 +17,9 @@ from keras_bigs.data.glue_tasks import GLUE_TASKS
 from keras_bigs.data.glue_tsv import read_glue_tsv
 from keras_bigs.data.hdf5_shards import hdf5_shard_dataset
 from keras_bigs.data.host_sharding import shard_for_host
+from keras_bigs.data.length_buckets import bucket_batches
+from keras_bigs.data.length_buckets import check_buckets
+from keras_bigs.data.length_buckets import default_buckets
 from keras_bigs.data.masked_lm import masked_lm_dataset
 from keras_bigs.data.masked_lm import pack_documents
 from keras_bigs.data.text_corpus import text_corpus_dataset
@@ -31,6 +34,7 @@ from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.callbacks import checkpoint_paths
 from keras_bigs.training.callbacks import checkpoint_step
 from keras_bigs.training.callbacks import restore_training_state
+from keras_bigs.training.compilations import TraceCounter
 from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
 from keras_bigs.training.optimizer import bigs_optimizer
@@ -53,7 +57,12 @@ class PretrainRun:
     original pre-masked shards). `preset=None` starts `small_backbone()`
     from scratch; a preset shorter than `sequence_length` is extended
     (position embeddings copied), as the paper continues 128 -> 512 ->
-    4096.
+    4096. `padding_invariant`: build (or load) the backbone
+    padding-invariant (`None` keeps the preset's setting, off from
+    scratch); such a model trains on batches grouped by length, padded to
+    `buckets` (default: powers of two from 16 up to `sequence_length`),
+    which saves compute where examples are shorter than `sequence_length`
+    (HDF5 shards, or a corpus of short documents).
     """
 
     output_dir: str
@@ -66,6 +75,8 @@ class PretrainRun:
     hdf5_files: list = None
     preset: str = None
     sequence_length: int = 128
+    padding_invariant: bool = None
+    buckets: tuple = None
     batch_size: int = 32
     steps: int = 1000
     checkpoint_every: int = 100
@@ -170,7 +181,9 @@ def corpus_source(run, tokenizer):
     return CorpusSource(packed_examples, premasked=False)
 
 
-def training_dataset_fn(corpus, tokenizer, batch_size, seed, skip_batches=0):
+def training_dataset_fn(
+    corpus, tokenizer, batch_size, seed, skip_batches=0, buckets=None
+):
     """The training input, for `DistributionSetup.distribute_dataset`.
 
     Args:
@@ -180,6 +193,8 @@ def training_dataset_fn(corpus, tokenizer, batch_size, seed, skip_batches=0):
         seed: int. Seeds the example shuffle.
         skip_batches: int. Batches to skip, so that a resumed run reads on
             where it stopped.
+        buckets: lengths to group examples by (`bucket_batches`), the last
+            the sequence length; `None`: every batch at full length.
 
     Returns:
         `dataset_fn(input_context)`: endless, shuffled, masked batches
@@ -192,9 +207,22 @@ def training_dataset_fn(corpus, tokenizer, batch_size, seed, skip_batches=0):
             input_context.num_input_pipelines, input_context.input_pipeline_id
         )
         examples = examples.repeat().shuffle(10_000, seed=seed)
-        batches = examples.batch(per_replica, drop_remainder=True)
+        if buckets is None:
+            batches = examples.batch(per_replica, drop_remainder=True)
+        else:
+            batches = bucket_batches(
+                examples, per_replica, buckets, drop_remainder=True
+            )
         if not corpus.premasked:
-            batches = masked_lm_dataset(batches, tokenizer)
+            # Bucketed batches have no static length: the number of masks
+            # is that of the full length.
+            batches = masked_lm_dataset(
+                batches,
+                tokenizer,
+                mask_selection_length=None
+                if buckets is None
+                else math.ceil(0.15 * buckets[-1]),
+            )
         return batches.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
 
     return dataset_fn
@@ -229,10 +257,17 @@ def build_masked_lm(run, load_weights=True):
     if run.preset is None:
         keras.utils.set_random_seed(run.seed)
         return BiGSMaskedLM(
-            small_backbone(run.sequence_length), preprocessor=None
+            small_backbone(
+                run.sequence_length,
+                padding_invariant=bool(run.padding_invariant),
+            ),
+            preprocessor=None,
         )
+    kwargs = {}
+    if run.padding_invariant is not None:
+        kwargs["padding_invariant"] = run.padding_invariant
     masked_lm = BiGSMaskedLM.from_preset(
-        run.preset, preprocessor=None, load_weights=load_weights
+        run.preset, preprocessor=None, load_weights=load_weights, **kwargs
     )
     if masked_lm.backbone.max_sequence_length < run.sequence_length:
         masked_lm = extend_sequence_length(masked_lm, run.sequence_length)
@@ -283,6 +318,18 @@ def pretrain(run, callbacks=()):
         if existing:
             restore_training_state(masked_lm, existing[-1])
             print(f"Resuming from {existing[-1]}")
+    buckets = None
+    if masked_lm.backbone.padding_invariant:
+        buckets = check_buckets(
+            run.buckets or default_buckets(run.sequence_length),
+            run.sequence_length,
+        )
+    elif run.buckets:
+        raise ValueError(
+            "buckets need a padding-invariant model (padding_invariant=True "
+            "or a preset saved with it): the outputs of this one depend on "
+            "the padded length."
+        )
     start_step = checkpoint_step(existing[-1]) if existing else 0
     if start_step == 0:
         initial_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
@@ -294,10 +341,18 @@ def pretrain(run, callbacks=()):
 
     train = setup.distribute_dataset(
         training_dataset_fn(
-            corpus, tokenizer, run.batch_size, run.seed, skip_batches=start_step
+            corpus,
+            tokenizer,
+            run.batch_size,
+            run.seed,
+            skip_batches=start_step,
+            buckets=buckets,
         )
     )
-    throughput = Throughput(run.batch_size, run.sequence_length)
+    throughput = Throughput(
+        run.batch_size, None if buckets else run.sequence_length
+    )
+    traces = TraceCounter(masked_lm)
     epochs = math.ceil(run.steps / run.checkpoint_every)
     print(
         f"Masked-LM pretraining: steps {start_step} -> {run.steps} of "
@@ -324,6 +379,11 @@ def pretrain(run, callbacks=()):
         ],
         verbose=run.verbose,
     )
+    programs = traces.summary().get("train", {"programs": 0, "lengths": []})
+    print(
+        f"Compiled training programs: {programs['programs']} (lengths "
+        f"{', '.join(str(n) for n in programs['lengths'])})"
+    )
     final_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
 
     masked_lm.preprocessor = BiGSMaskedLMPreprocessor(
@@ -339,6 +399,9 @@ def pretrain(run, callbacks=()):
         "seconds_this_run": round(time.time() - started, 1),
         **throughput.summary(),
         "sequence_length": run.sequence_length,
+        "padding_invariant": masked_lm.backbone.padding_invariant,
+        "buckets": list(buckets) if buckets else None,
+        "compiled_training_programs": programs,
         "batch_size": run.batch_size,
         "preset": run.preset,
         "architecture": (

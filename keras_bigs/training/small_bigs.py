@@ -12,6 +12,7 @@ def small_backbone(
     hidden_dim=128,
     intermediate_dim=256,
     state_dim=16,
+    padding_invariant=False,
 ):
     """A new, small `BiGSBackbone`.
 
@@ -27,6 +28,8 @@ def small_backbone(
         hidden_dim: int. Width of the residual stream.
         intermediate_dim: int. Width of the gated feed-forward path.
         state_dim: int. State size of each SSM.
+        padding_invariant: bool. Keep padding out of the SSMs (see
+            `BiGSBackbone`).
 
     Returns:
         A `BiGSBackbone`.
@@ -46,6 +49,7 @@ def small_backbone(
         intermediate_dim=intermediate_dim,
         state_dim=state_dim,
         max_sequence_length=sequence_length,
+        padding_invariant=padding_invariant,
     )
 
 
@@ -58,7 +62,8 @@ def small_architecture(backbone):
 
     Returns:
         dict: `vocabulary_size`, `num_layers`, `hidden_dim`,
-        `intermediate_dim` and `state_dim` from the backbone's config.
+        `intermediate_dim`, `state_dim` and `padding_invariant` from the
+        backbone's config.
 
     Example:
     ```python

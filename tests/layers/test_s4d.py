@@ -274,10 +274,13 @@ def test_every_path_computes_the_same_layer_and_gradients(per_channel):
         results[conv_mode] = [
             ops.convert_to_numpy(t) for t in output_and_gradients(layer, u)
         ]
+    # The FFT rounds in float32 at ~1e-5 of the largest value; a gradient
+    # summed over every position (D's, 768 terms) adds that rounding up,
+    # and its order varies with the threads XLA's FFT runs on.
     for conv_mode in ("toeplitz", "auto"):
         for got, want in zip(results[conv_mode], results["fft"]):
             np.testing.assert_allclose(
-                got, want, rtol=0, atol=2e-5 * np.abs(want).max()
+                got, want, rtol=0, atol=5e-5 * np.abs(want).max()
             )
 
 

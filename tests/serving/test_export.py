@@ -62,6 +62,25 @@ MASKED = [
 ]
 TOP_K, MAX_MASKS = 4, 5
 TOKEN_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+# Rows of at most SHORT_TOKENS tokens, for the padding-invariant model.
+SHORT_TEXTS = ["good movie", "", "a gripping, beautifully acted film."]
+SHORT_TOKENS = 12
+HUGE_TEXT = " ".join(f"word{i % 50}" for i in range(10_000))
+
+
+def full_length_tokens(texts):
+    """`texts` as `[CLS] tokens [SEP]`, padded to SEQUENCE_LENGTH."""
+    tokenizer = keras_bigs.BiGSTokenizer()
+    token_ids = np.zeros((len(texts), SEQUENCE_LENGTH), "int32")
+    for row, text in enumerate(texts):
+        ids = [101, *np.asarray(tokenizer(text)).tolist(), 102]
+        assert len(ids) <= SHORT_TOKENS
+        token_ids[row, : len(ids)] = ids
+    return {
+        "token_ids": token_ids,
+        "segment_ids": np.zeros_like(token_ids),
+        "padding_mask": (token_ids != 0).astype("int32"),
+    }
 
 
 def utf8(texts):
@@ -142,7 +161,29 @@ def models():
             tiny_backbone(SEQUENCE_LENGTH),
             preprocessor=preprocessor(keras_bigs.BiGSMaskedLMPreprocessor),
         ),
+        # Two layers with large weights, so that padding would matter.
+        invariant=keras_bigs.BiGSClassifier(
+            strong(
+                tiny_backbone(
+                    SEQUENCE_LENGTH, num_layers=2, padding_invariant=True
+                )
+            ),
+            num_classes=3,
+            preprocessor=preprocessor(classifier_preprocessor),
+        ),
     )
+
+
+def strong(backbone):
+    """`backbone` with weights under which every block moves the output."""
+    rng = np.random.default_rng(1)
+    for variable in backbone.weights:
+        if len(variable.shape) == 2 and "embedding" not in variable.path:
+            scale = 1.5 / np.sqrt(variable.shape[0])
+            variable.assign(
+                rng.normal(0, scale, variable.shape).astype("float32")
+            )
+    return backbone
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +192,13 @@ def served(models, tmp_path_factory):
     root = tmp_path_factory.mktemp("serving")
     folder = {
         name: str(root / name)
-        for name in ("classifier", "classifier_bf16", "regressor", "masked_lm")
+        for name in (
+            "classifier",
+            "classifier_bf16",
+            "regressor",
+            "masked_lm",
+            "invariant",
+        )
     }
     # A folder holding an older export: replaced with overwrite=True.
     pathlib.Path(folder["classifier"]).mkdir()
@@ -174,6 +221,7 @@ def served(models, tmp_path_factory):
             top_k=TOP_K,
             max_masks=MAX_MASKS,
         ),
+        "invariant": export_for_serving(models.invariant, folder["invariant"]),
     }
     tokens = {
         name: np.asarray(value).astype("int32")
@@ -186,6 +234,7 @@ def served(models, tmp_path_factory):
     empty_tokens["padding_mask"][0, :2] = 1
     thousand = [SENT[i % len(SENT)] for i in range(1000)]
     mlm_tokens, _, _ = fill_mask_inputs(models.masked_lm, MASKED)
+    invariant_tokens = full_length_tokens(SHORT_TEXTS)
     requests = {
         "texts": ("classifier", "serving_default", {"text": SENT}),
         "tokens": ("classifier", "serve_tokens", tokens),
@@ -200,6 +249,41 @@ def served(models, tmp_path_factory):
         ),
         "fill_mask": ("masked_lm", "serving_default", {"text": utf8(MASKED)}),
         "fill_mask_tokens": ("masked_lm", "serve_tokens", mlm_tokens),
+        "invariant_texts": ("invariant", "serving_default", {"text": SENT}),
+        "invariant_short": (
+            "invariant",
+            "serving_default",
+            {"text": utf8(SHORT_TEXTS)},
+        ),
+        "invariant_no_rows": (
+            "invariant",
+            "serving_default",
+            {"text": np.array([], dtype=bytes)},
+        ),
+        "invariant_empty_rows": (
+            "invariant",
+            "serving_default",
+            {"text": utf8(["", "", ""])},
+        ),
+        "invariant_huge_row": (
+            "invariant",
+            "serving_default",
+            {"text": utf8([HUGE_TEXT])},
+        ),
+        # Token inputs of the rows' own length, and of the full length.
+        "invariant_tokens_short": (
+            "invariant",
+            "serve_tokens",
+            {
+                name: value[:, :SHORT_TOKENS]
+                for name, value in invariant_tokens.items()
+            },
+        ),
+        "invariant_tokens_full": (
+            "invariant",
+            "serve_tokens",
+            invariant_tokens,
+        ),
     }
     requests = {
         key: (folder[model], signature, inputs)
@@ -234,6 +318,9 @@ def served(models, tmp_path_factory):
             logits=models.classifier.predict(PREDICTED, verbose=0),
             scores=models.regressor.predict(pairs, verbose=0)[:, 0],
             fill_mask=expected_fill_mask(models.masked_lm, MASKED),
+            invariant=models.invariant.predict(PREDICTED, verbose=0),
+            invariant_short=models.invariant.predict(SHORT_TEXTS, verbose=0),
+            invariant_huge=models.invariant.predict([HUGE_TEXT], verbose=0),
             vocabulary=np.array(
                 models.masked_lm.preprocessor.tokenizer.get_vocabulary(),
                 dtype=object,
@@ -599,3 +686,73 @@ def test_tool_exports_a_preset(models, served, tmp_path, capsys):
         "vs float32 on the fixed batch: num_texts 16, "
         "max_abs_logits_difference "
     ) in capsys.readouterr().out
+
+
+# === A padding-invariant model: any length, batches padded to buckets ===
+
+
+@pytest.mark.backends("jax", "tensorflow")
+def test_invariant_export_serves_any_length_and_bucket(served):
+    report = served.reports["invariant"]
+    assert report["buckets"] == [16, SEQUENCE_LENGTH]
+    tokens = report["signatures"]["serve_tokens"]["inputs"]["token_ids"]
+    assert tokens["shape"] == [None, None]
+    fixed = served.reports["classifier"]["signatures"]["serve_tokens"]
+    assert fixed["inputs"]["token_ids"]["shape"] == [None, SEQUENCE_LENGTH]
+    assert served.reports["classifier"]["buckets"] is None
+
+
+@pytest.mark.backends("jax", "tensorflow")
+def test_invariant_export_gives_the_keras_predictions(served):
+    # Mixed short, long (truncated), empty and invalid-UTF-8 rows.
+    assert_classifier_outputs(
+        served.results, "invariant_texts", served.invariant
+    )
+    assert_classifier_outputs(
+        served.results, "invariant_short", served.invariant_short
+    )
+    assert_classifier_outputs(
+        served.results, "invariant_huge_row", served.invariant_huge
+    )
+    empty = served.invariant_short[SHORT_TEXTS.index("")]
+    assert_classifier_outputs(
+        served.results, "invariant_empty_rows", np.stack([empty] * 3)
+    )
+    assert served.results["invariant_no_rows/logits"].shape == (0, 3)
+
+
+@pytest.mark.backends("jax", "tensorflow")
+def test_invariant_token_signature_takes_any_length(served):
+    for key in ("invariant_tokens_short", "invariant_tokens_full"):
+        assert_classifier_outputs(served.results, key, served.invariant_short)
+
+
+@pytest.mark.backends("jax", "tensorflow")
+def test_token_ids_outside_the_vocabulary_are_errors(served):
+    for name in ("classifier", "invariant"):
+        serve_tokens = tf.saved_model.load(served.folder[name]).signatures[
+            "serve_tokens"
+        ]
+        inputs = {k: v.copy() for k, v in full_length_tokens(["a b"]).items()}
+        inputs["token_ids"][0, 2] = 50_000
+        with pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match=r"Token id\] \[50000\] \[is outside the vocabulary "
+            r"\[0, 30522\) of the model",
+        ):
+            serve_tokens(**inputs)
+        inputs["token_ids"][0, 2] = -3
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"\[-3\]"):
+            serve_tokens(**inputs)
+    serve_tokens = tf.saved_model.load(served.folder["invariant"]).signatures[
+        "serve_tokens"
+    ]
+    too_long = np.ones((1, SEQUENCE_LENGTH + 1), "int32")
+    with pytest.raises(
+        tf.errors.InvalidArgumentError,
+        match=rf"length\] \[{SEQUENCE_LENGTH + 1}\] \[are longer than the "
+        rf"maximum length {SEQUENCE_LENGTH} of the model",
+    ):
+        serve_tokens(
+            token_ids=too_long, segment_ids=0 * too_long, padding_mask=too_long
+        )

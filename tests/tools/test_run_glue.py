@@ -1,5 +1,6 @@
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -139,3 +140,94 @@ def test_a_preset_head_of_the_task_size_is_kept_another_needs_a_new_one(
     with pytest.raises(ValueError, match="reinitialize_head=True"):
         build("stsb")
     assert build("stsb", reinitialize_head=True).num_classes == 1
+
+
+@pytest.mark.backends("jax", "tensorflow")
+def test_run_glue_padding_invariant_trains_on_length_buckets(tmp_path, capsys):
+    glue_dir = shared_dir() / "glue"
+    output = tmp_path / "wnli"
+    status = load_tool("run_glue").main(
+        [
+            "--task",
+            "wnli",
+            "--glue-dir",
+            str(glue_dir),
+            "--output-dir",
+            str(output),
+            "--max-steps",
+            "6",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--sequence-length",
+            "128",
+            "--padding-invariant",
+            "--buckets",
+            "32,64",
+            "--verbose",
+            "0",
+            "--export",
+            str(tmp_path / "serving" / "1"),
+        ]
+    )
+    assert status == 0
+    results = json.loads((output / "eval_results.json").read_text())
+    assert results["padding_invariant"] is True
+    assert results["buckets"] == [32, 64, 128]
+    assert results["tokens_per_s"] is None and results["examples_per_s"] > 0
+    train = results["compiled_programs"]["train"]
+    if keras.backend.backend() == "jax":
+        # One program per bucket that the batches used, never one per batch.
+        assert train["lengths"] == sorted(set(train["lengths"]))
+        assert set(train["lengths"]) <= {32, 64, 128}
+    else:  # one graph takes every length
+        assert train["programs"] <= 2
+    assert "Compiled programs: train" in capsys.readouterr().out
+
+    classifier = keras_bigs.BiGSClassifier.from_preset(
+        str(output / "best_model")
+    )
+    assert classifier.backbone.padding_invariant
+    assert classifier.preprocessor.padding_lengths == (32, 64, 128)
+    dev = glue_dataset("wnli", glue_dir, "dev", batch_size=16)
+    labels = np.concatenate([y for _, y in dev.as_numpy_iterator()])
+    predictions = classifier.predict(dev.map(lambda x, y: (x,)), verbose=0)
+    expected = compute_metrics(("accuracy",), predictions, labels)
+    assert results["accuracy"] == pytest.approx(expected["accuracy"])
+
+    serving = tf.saved_model.load(str(tmp_path / "serving" / "1"))
+    (text_a, text_b), _ = next(iter(dev))
+    logits = serving.signatures["serving_default"](
+        text_a=text_a, text_b=text_b
+    )["logits"]
+    np.testing.assert_allclose(
+        logits, predictions[: len(logits)], rtol=1e-5, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "buckets,message",
+    [("32,16", "16 follows 32"), ("16,x", "comma-separated lengths")],
+)
+def test_run_glue_rejects_bad_bucket_lists(buckets, message, capsys):
+    with pytest.raises(SystemExit):
+        load_tool("run_glue").parse_args(
+            [
+                "--task",
+                "rte",
+                "--glue-dir",
+                "g",
+                "--output-dir",
+                "o",
+                "--buckets",
+                buckets,
+            ]
+        )
+    assert message in capsys.readouterr().err
+
+
+def test_buckets_need_a_padding_invariant_model(tmp_path):
+    run = GlueRun(task="sst2", buckets=(16, 32), sequence_length=64)
+    with pytest.raises(ValueError, match="not padding-invariant"):
+        build_classifier(run, get_glue_task("sst2"))

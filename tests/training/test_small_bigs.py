@@ -11,6 +11,7 @@ def test_small_backbone_defaults_and_named_overrides():
         "hidden_dim": 128,
         "intermediate_dim": 256,
         "state_dim": 16,
+        "padding_invariant": False,
     }
     smaller = small_backbone(
         8,
@@ -19,6 +20,7 @@ def test_small_backbone_defaults_and_named_overrides():
         hidden_dim=8,
         intermediate_dim=16,
         state_dim=4,
+        padding_invariant=True,
     )
     assert small_architecture(smaller) == {
         "vocabulary_size": 100,
@@ -26,4 +28,5 @@ def test_small_backbone_defaults_and_named_overrides():
         "hidden_dim": 8,
         "intermediate_dim": 16,
         "state_dim": 4,
+        "padding_invariant": True,
     }
