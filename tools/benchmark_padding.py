@@ -101,15 +101,6 @@ def main(argv=None):
         bert = padding.bert_classifier(
             args.sequence_length, args.hidden_dim, args.num_layers
         )
-        for classifier in classifiers.values():  # restore for export
-            classifier.preprocessor = padding.BiGSTextClassifierPreprocessor(
-                padding.BiGSTokenizer(),
-                sequence_length=args.sequence_length,
-                buckets=None
-                if not classifier.backbone.padding_invariant
-                else buckets,
-            )
-            classifier.backbone.check_preprocessor(classifier.preprocessor)
         with tempfile.TemporaryDirectory() as directory:
             serving = padding.serving_comparison(
                 args.glue_dir,
