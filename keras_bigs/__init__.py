@@ -29,6 +29,8 @@ from keras_bigs.models import BiGSMultipleChoicePreprocessor
 from keras_bigs.models import BiGSQuestionAnswerer
 from keras_bigs.models import BiGSQuestionAnswererPreprocessor
 from keras_bigs.models import BiGSTextClassifierPreprocessor
+from keras_bigs.models import BiGSTokenClassifier
+from keras_bigs.models import BiGSTokenClassifierPreprocessor
 from keras_bigs.models import BiGSTokenizer
 from keras_bigs.serving import export_for_serving
 
@@ -46,6 +48,8 @@ __all__ = [
     "BiGSQuestionAnswerer",
     "BiGSQuestionAnswererPreprocessor",
     "BiGSTextClassifierPreprocessor",
+    "BiGSTokenClassifier",
+    "BiGSTokenClassifierPreprocessor",
     "BiGSTokenizer",
     "CheckpointError",
     "GatedFFN",

@@ -265,6 +265,7 @@ TASK_BY_ARCHITECTURE = {
     "BiGSForSequenceClassification": "BiGSClassifier",
     "BiGSForQuestionAnswering": "BiGSQuestionAnswerer",
     "BiGSForMultipleChoice": "BiGSMultipleChoice",
+    "BiGSForTokenClassification": "BiGSTokenClassifier",
 }
 
 

@@ -1,6 +1,10 @@
-"""`tf.data` input pipelines: GLUE fine-tuning and masked-LM pretraining,
-and batches grouped by length."""
+"""`tf.data` input pipelines: GLUE fine-tuning, CoNLL tagging, masked-LM
+pretraining, and batches grouped by length."""
 
+from keras_bigs.data.conll import ConllSentences
+from keras_bigs.data.conll import conll_dataset
+from keras_bigs.data.conll import read_conll
+from keras_bigs.data.conll import tag_vocabulary
 from keras_bigs.data.glue_dataset import glue_dataset
 from keras_bigs.data.glue_splits import DEFAULT_VALIDATION_FRACTION
 from keras_bigs.data.glue_splits import evaluation_split
@@ -26,6 +30,10 @@ from keras_bigs.data.text_corpus import text_corpus_dataset
 from keras_bigs.data.text_corpus import tfds_text_dataset
 
 __all__ = [
+    "ConllSentences",
+    "conll_dataset",
+    "read_conll",
+    "tag_vocabulary",
     "CARVED_FROM_TRAIN",
     "GLUE_TASKS",
     "GlueTask",

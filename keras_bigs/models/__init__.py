@@ -20,6 +20,10 @@ from keras_bigs.models.bigs_question_answerer_preprocessor import (
 from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
+from keras_bigs.models.bigs_token_classifier import BiGSTokenClassifier
+from keras_bigs.models.bigs_token_classifier_preprocessor import (
+    BiGSTokenClassifierPreprocessor,
+)
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 
 # Lists the names in `BiGSBackbone.presets`, `BiGSClassifier.presets`, ...
@@ -37,5 +41,7 @@ __all__ = [
     "BiGSQuestionAnswerer",
     "BiGSQuestionAnswererPreprocessor",
     "BiGSTextClassifierPreprocessor",
+    "BiGSTokenClassifier",
+    "BiGSTokenClassifierPreprocessor",
     "BiGSTokenizer",
 ]

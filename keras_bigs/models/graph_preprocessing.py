@@ -60,7 +60,7 @@ class GraphPackingPreprocessor(PresetLoading, Preprocessor):
                 (x, y, sample_weight)
             )
             x, y, sample_weight = (
-                tf.nest.map_structure(tf.convert_to_tensor, value)
+                tf.nest.map_structure(_as_tensor, value)
                 if value is not None
                 else None
                 for value in (x, y, sample_weight)
@@ -90,3 +90,9 @@ class GraphPackingPreprocessor(PresetLoading, Preprocessor):
         self._sequence_length = value
         if self.packer is not None:
             self.packer.sequence_length = value
+
+
+def _as_tensor(value):
+    if isinstance(value, tf.RaggedTensor):
+        return value
+    return tf.convert_to_tensor(value)

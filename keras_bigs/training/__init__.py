@@ -1,5 +1,5 @@
 """Training BiGS: optimizer, schedule, distribution, longer sequences,
-GLUE metrics."""
+GLUE metrics, entity metrics, the runs behind the tools."""
 
 from keras_bigs.training.callbacks import StepCheckpoint
 from keras_bigs.training.callbacks import TaskMetricsEvaluation
@@ -12,6 +12,7 @@ from keras_bigs.training.distribution import bigs_layout_map
 from keras_bigs.training.distribution import initialize_multi_host
 from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
+from keras_bigs.training.entity_metrics import entity_scores
 from keras_bigs.training.glue_finetuning import GlueRun
 from keras_bigs.training.glue_finetuning import finetune_glue
 from keras_bigs.training.masked_lm_pretraining import PretrainRun
@@ -27,6 +28,8 @@ from keras_bigs.training.optimizer import bigs_optimizer
 from keras_bigs.training.schedules import WarmupDecay
 from keras_bigs.training.sequence_length import extend_sequence_length
 from keras_bigs.training.small_bigs import small_backbone
+from keras_bigs.training.token_classification import TaggingRun
+from keras_bigs.training.token_classification import finetune_tagger
 
 __all__ = [
     "StepCheckpoint",
@@ -46,6 +49,9 @@ __all__ = [
     "pretrain",
     "accuracy",
     "compute_metrics",
+    "entity_scores",
+    "TaggingRun",
+    "finetune_tagger",
     "f1",
     "matthews_corrcoef",
     "pearson",
