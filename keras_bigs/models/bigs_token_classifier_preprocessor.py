@@ -31,6 +31,7 @@ class BiGSTokenClassifierPreprocessor(GraphPackingPreprocessor):
 
     Example:
     ```python
+    import numpy as np
     import keras_bigs
 
     preprocessor = keras_bigs.BiGSTokenClassifierPreprocessor(
@@ -39,8 +40,9 @@ class BiGSTokenClassifierPreprocessor(GraphPackingPreprocessor):
         x=[["EU", "rejects", "tokenization", "call"]], y=[[3, 0, 7, 0]])
     x["token_ids"].shape  # (1, 16)
     # [CLS] EU rejects token ##ization call [SEP]
+    y, weight = np.asarray(y), np.asarray(sample_weight)
     y[0, :7].tolist()  # [0, 3, 0, 7, 0, 0, 0]
-    sample_weight[0, :7].tolist()  # [0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0]
+    weight[0, :7].tolist()  # [0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0]
     ```
     """
 
