@@ -19,7 +19,7 @@ ALLOWED_IMPORTS = {
     "data": set(),
     "serving": {"layers", "models", "data"},
     "training": {"layers", "models", "data", "serving"},
-    "analysis": {"layers", "models", "data", "training"},
+    "analysis": {"layers", "convert", "models", "data", "training"},
     "performance": {"layers", "models", "data", "serving", "training"},
 }
 

@@ -21,6 +21,7 @@ import json
 import sys
 
 from keras_bigs.training.command_line import add_hardware_arguments
+from keras_bigs.training.command_line import add_recipe_arguments
 from keras_bigs.training.entity_metrics import SCHEMES
 from keras_bigs.training.token_classification import TaggingRun
 from keras_bigs.training.token_classification import finetune_tagger
@@ -61,10 +62,7 @@ def parse_args(argv=None):
         type=float,
         help="peak rate; default 5e-5 from a preset, 1e-3 from scratch",
     )
-    train.add_argument("--warmup-fraction", type=float, default=0.1)
-    train.add_argument("--weight-decay", type=float, default=0.01)
-    train.add_argument("--global-clipnorm", type=float, default=1.0)
-    train.add_argument("--seed", type=int, default=0)
+    add_recipe_arguments(train, schedule="linear", warmup_fraction=0.1)
     add_hardware_arguments(parser)
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--verbose", type=int, default=1)
@@ -84,6 +82,7 @@ def main(argv=None):
         batch_size=args.batch_size,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
+        schedule=args.schedule,
         warmup_fraction=args.warmup_fraction,
         weight_decay=args.weight_decay,
         global_clipnorm=args.global_clipnorm,

@@ -1,6 +1,7 @@
 """What a BiGS model learned: SSM kernels by relative position (the paper's
 Figures 3 and 4), metrics by input length (Figures 6 and 7) and masked-LM
-syntactic probes (Goldberg, 2019). The tools `plot_kernels.py`,
+syntactic probes (Goldberg, 2019), and how much outputs move with the
+padded length. The tools `plot_kernels.py`,
 `analyze_by_length.py` and `probe_agreement.py` run them from the command
 line. What a model costs (FLOPs, speed, memory) is `keras_bigs.performance`.
 """
@@ -18,6 +19,8 @@ from keras_bigs.analysis.kernels import relative_position_profile
 from keras_bigs.analysis.length import classifier_predictions
 from keras_bigs.analysis.length import metrics_by_length
 from keras_bigs.analysis.length import plot_metric_by_length
+from keras_bigs.analysis.padding import padded_inputs
+from keras_bigs.analysis.padding import padding_change
 
 __all__ = [
     "AGREEMENT_PROBES_PATH",
@@ -28,6 +31,8 @@ __all__ = [
     "metrics_by_length",
     "plot_kernel_comparison",
     "plot_kernel_heatmap",
+    "padded_inputs",
+    "padding_change",
     "plot_metric_by_length",
     "read_probe_tsv",
     "relative_position_profile",

@@ -99,11 +99,11 @@ def bucket_index(length, buckets):
     return tf.reshape(index, tf.shape(length))
 
 
-def bucket_length(length, buckets):
-    """The smallest bucket that holds `length` tokens."""
-    return tf.gather(
-        tf.constant(buckets, tf.int32), bucket_index(length, buckets)
-    )
+def batch_bucket_index(padding_mask, buckets):
+    """Index of the bucket of a batch's longest row (0 for an empty batch,
+    which has none)."""
+    longest = tf.reduce_max(real_lengths(padding_mask))
+    return bucket_index(tf.maximum(longest, 0), buckets)
 
 
 def fit_to_length(values, length):
@@ -134,8 +134,8 @@ def pad_to_bucket(inputs, buckets):
     pad_to_bucket(inputs, (2, 6, 8))["token_ids"].shape  # (2, 6)
     ```
     """
-    longest = tf.reduce_max(real_lengths(inputs["padding_mask"]))
-    length = bucket_length(tf.maximum(longest, 0), buckets)
+    index = batch_bucket_index(inputs["padding_mask"], buckets)
+    length = tf.gather(tf.constant(buckets, tf.int32), index)
     return {
         key: fit_to_length(value, length) if key in SEQUENCE_INPUTS else value
         for key, value in inputs.items()
@@ -196,12 +196,3 @@ def bucket_batches(dataset, batch_size, buckets, drop_remainder=False):
     return dataset.group_by_window(
         key_func=key, reduce_func=batch, window_size=batch_size
     ).map(pad, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-
-def bucket_for(length, buckets):
-    """`bucket_length` in plain Python: the smallest bucket `>= length`
-    (the last for longer)."""
-    for bucket in buckets:
-        if length <= bucket:
-            return bucket
-    return buckets[-1]

@@ -124,6 +124,13 @@ def _masked_lm_mask_generator(
     )
 
 
+def default_mask_selection_length(sequence_length, mask_selection_rate=0.15):
+    """Masked positions per example of `sequence_length` tokens:
+    `ceil(mask_selection_rate * sequence_length)` (20 at 128 tokens, as
+    BERT's `max_predictions_per_seq`)."""
+    return math.ceil(mask_selection_rate * sequence_length)
+
+
 def masked_lm_dataset(
     token_dataset,
     tokenizer,
@@ -132,6 +139,7 @@ def masked_lm_dataset(
     mask_token_rate=0.8,
     random_token_rate=0.1,
     seed=None,
+    sequence_length=None,
 ):
     """Mask packed token dicts online, as `BiGSMaskedLMPreprocessor` does.
 
@@ -147,7 +155,7 @@ def masked_lm_dataset(
         mask_selection_rate: float. Probability of selecting a token.
         mask_selection_length: int. Masked positions per example (unused
             slots have weight 0); default
-            `ceil(mask_selection_rate * sequence_length)`.
+            `default_mask_selection_length(sequence_length)`.
         mask_token_rate: float. Share of selected tokens set to `[MASK]`.
         random_token_rate: float. Share set to a random token.
         seed: int or `None`. `None` draws new masks on every pass over the
@@ -158,6 +166,9 @@ def masked_lm_dataset(
             masks reproducible: every pass, and every run, masks the same
             way (static masking); masking then runs sequentially, one
             example at a time, which is slower.
+        sequence_length: int. The longest example, for the default
+            `mask_selection_length`; default the static length of the
+            `token_ids` (batches grouped by length have none).
 
     Returns:
         A `tf.data.Dataset` of `(x, y, sample_weight)`: `x` the dict
@@ -189,13 +200,15 @@ def masked_lm_dataset(
             f"{list(needed)} (as from pack_documents); got {spec}."
         )
     if mask_selection_length is None:
-        sequence_length = spec["token_ids"].shape[-1]
+        sequence_length = sequence_length or spec["token_ids"].shape[-1]
         if sequence_length is None:
             raise ValueError(
                 "The token_ids have no static length: pass "
-                "mask_selection_length."
+                "sequence_length or mask_selection_length."
             )
-        mask_selection_length = math.ceil(mask_selection_rate * sequence_length)
+        mask_selection_length = default_mask_selection_length(
+            sequence_length, mask_selection_rate
+        )
     masker = _masked_lm_mask_generator(
         tokenizer,
         mask_selection_rate,

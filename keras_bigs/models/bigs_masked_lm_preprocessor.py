@@ -1,10 +1,9 @@
 """Raw strings -> padded, dynamically masked BiGS inputs for masked-LM."""
 
-import math
-
 import keras
 from keras_hub.models import MaskedLMPreprocessor
 
+from keras_bigs.data.masked_lm import default_mask_selection_length
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs.models.length_bucketing import AUTO
@@ -72,8 +71,8 @@ class BiGSMaskedLMPreprocessor(
         **kwargs,
     ):
         if mask_selection_length is None:
-            mask_selection_length = math.ceil(
-                mask_selection_rate * sequence_length
+            mask_selection_length = default_mask_selection_length(
+                sequence_length, mask_selection_rate
             )
         super().__init__(
             tokenizer=tokenizer,

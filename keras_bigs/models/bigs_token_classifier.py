@@ -11,6 +11,7 @@ from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_token_classifier_preprocessor import (
     BiGSTokenClassifierPreprocessor,
 )
+from keras_bigs.models.bigs_token_classifier_preprocessor import sentence_tensor
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
@@ -148,34 +149,29 @@ class BiGSTokenClassifier(PresetLoading, Task):
         return config
 
 
-def _is_word_lists(value):
+def _sentence_batches(x, y, batch_size, shuffle=False):
+    """Word lists (and per-word label lists) as a ragged-batched
+    `tf.data.Dataset` (shuffled anew each epoch with `shuffle`), which
+    keras-hub's `Task` takes as it is; other inputs unchanged."""
+    if not (_ragged_rows(x) or _ragged_rows(y)):
+        return x, y, batch_size
+    x = sentence_tensor(x)
+    if y is not None and not isinstance(y, tf.RaggedTensor):
+        y = tf.ragged.constant([list(labels) for labels in y])
+    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    if shuffle:
+        dataset = dataset.shuffle(int(x.shape[0]))
+    return dataset.ragged_batch(batch_size or 32), None, None
+
+
+def _ragged_rows(value):
+    """Whether `value` is rows of different lengths: a ragged tensor, or
+    a list of lists (of words or labels)."""
     return isinstance(value, tf.RaggedTensor) or (
         isinstance(value, (list, tuple))
         and len(value) > 0
         and not isinstance(value[0], (str, bytes))
     )
-
-
-def _sentence_batches(x, y, batch_size, shuffle=False):
-    """Word lists (and per-word label lists) as a ragged-batched
-    `tf.data.Dataset` (shuffled anew each epoch with `shuffle`), which
-    keras-hub's `Task` takes as it is; any other input unchanged."""
-    if not (_is_word_lists(x) or _is_word_lists(y)):
-        return x, y, batch_size
-
-    def ragged(value):
-        if isinstance(value, tf.RaggedTensor) or not _is_word_lists(value):
-            return value
-        return tf.ragged.constant([list(row) for row in value])
-
-    x = ragged(x)
-    if not isinstance(x, tf.RaggedTensor):
-        x = tf.constant(list(x), tf.string)
-    data = x if y is None else (x, ragged(y))
-    dataset = tf.data.Dataset.from_tensor_slices(data)
-    if shuffle:
-        dataset = dataset.shuffle(int(x.shape[0]))
-    return dataset.ragged_batch(batch_size or 32), None, None
 
 
 def word_labels(model, preprocessor, sentences, batch_size=32):

@@ -59,22 +59,14 @@ class BiGSTokenClassifierPreprocessor(GraphPackingPreprocessor):
         return config
 
     def packed_words(self, sentences):
-        """`pack_words` of `sentences` (a list of word lists or of raw
-        strings, or one raw string), as numpy arrays."""
-        if isinstance(sentences, str):
-            sentences = [sentences]
-        if isinstance(sentences, (list, tuple)) and any(
-            not isinstance(sentence, (str, bytes)) for sentence in sentences
-        ):
-            sentences = tf.ragged.constant(
-                [list(words) for words in sentences], dtype=tf.string
-            )
+        """`pack_words` of `sentences` (see `sentence_tensor`), as numpy
+        arrays."""
         if getattr(self, "_traced_pack", None) is None:
             self._traced_pack = tf.function(
                 lambda x: self.pack_words(self.words(x)), reduce_retracing=True
             )
         with tf.device("cpu"):
-            packed = self._traced_pack(sentences)
+            packed = self._traced_pack(sentence_tensor(sentences))
         return tf.nest.map_structure(lambda t: t.numpy(), packed)
 
     def words(self, x):
@@ -118,15 +110,14 @@ class BiGSTokenClassifierPreprocessor(GraphPackingPreprocessor):
         counts = pieces.row_lengths()
 
         def per_sentence(flat):
-            """Per-piece values `flat` -> `(batch, length)`, with 0 or
-            False for [CLS], [SEP] and padding."""
+            """Per-piece values `flat` -> ragged `(batch, pieces)`, cut to
+            the pieces that fit between [CLS] and [SEP]."""
             per_word = tf.RaggedTensor.from_row_lengths(flat, counts)
-            sentence = tf.RaggedTensor.from_row_lengths(
+            return tf.RaggedTensor.from_row_lengths(
                 per_word, words.row_lengths()
             ).merge_dims(1, 2)[:, : length - 2]
-            return sentence
 
-        first = tf.ragged.range(counts).flat_values == 0
+        first = per_sentence(tf.ragged.range(counts).flat_values == 0)
         word_index = tf.repeat(
             tf.ragged.range(words.row_lengths()).flat_values, counts
         )
@@ -151,15 +142,13 @@ class BiGSTokenClassifierPreprocessor(GraphPackingPreprocessor):
             tokenizer.end_token_id,
             tokenizer.pad_token_id,
         )
-        padding_mask = framed(
-            tf.ones_like(per_sentence(first), tf.bool), True, True, False
-        )
+        padding_mask = framed(tf.ones_like(first), True, True, False)
         inputs = {
             "token_ids": token_ids,
             "segment_ids": tf.zeros_like(token_ids),
             "padding_mask": padding_mask,
         }
-        first_piece = framed(per_sentence(first), False, False, False)
+        first_piece = framed(first, False, False, False)
         piece_word = framed(
             per_sentence(tf.cast(word_index, tf.int32)), -1, -1, -1
         )
@@ -170,15 +159,13 @@ class BiGSTokenClassifierPreprocessor(GraphPackingPreprocessor):
         inputs, first_piece, piece_word = self.pack_words(words)
         if y is None:
             return keras.utils.pack_x_y_sample_weight(inputs)
-        labels = y if isinstance(y, tf.RaggedTensor) else None
-        if labels is None:
+        if not isinstance(y, tf.RaggedTensor):
             y = tf.convert_to_tensor(y)
-            labels = (
-                tf.RaggedTensor.from_tensor(y[tf.newaxis])
-                if y.shape.rank == 1
-                else tf.RaggedTensor.from_tensor(y)
+            # One sentence's labels, or a dense batch of them.
+            y = tf.RaggedTensor.from_tensor(
+                tf.reshape(y, [-1, tf.shape(y)[-1]])
             )
-        labels = tf.cast(labels, tf.int32)
+        labels = tf.cast(y, tf.int32)
         tf.debugging.assert_equal(
             labels.row_lengths(),
             words.row_lengths(),
@@ -200,3 +187,18 @@ def _gather_rows(labels, index):
     starts = tf.cast(labels.row_starts(), tf.int32)[:, None]
     flat = tf.gather(labels.flat_values, tf.maximum(index, 0) + starts)
     return tf.where(index >= 0, flat, 0)
+
+
+def sentence_tensor(sentences):
+    """Sentences as the preprocessor takes them: one raw string, a list of
+    raw strings, or a list of word lists (-> a ragged string tensor);
+    tensors pass unchanged."""
+    if isinstance(sentences, (str, bytes)):
+        sentences = [sentences]
+    if isinstance(sentences, (list, tuple)):
+        if any(not isinstance(s, (str, bytes)) for s in sentences):
+            return tf.ragged.constant(
+                [list(words) for words in sentences], dtype=tf.string
+            )
+        return tf.constant(list(sentences), tf.string)
+    return sentences

@@ -1,10 +1,9 @@
 """Bucketed padding for the preprocessors of padding-invariant models."""
 
 import keras
-import numpy as np
 
 from keras_bigs.data.length_buckets import SEQUENCE_INPUTS
-from keras_bigs.data.length_buckets import bucket_for
+from keras_bigs.data.length_buckets import batch_bucket_index
 from keras_bigs.data.length_buckets import check_buckets
 from keras_bigs.data.length_buckets import default_buckets
 from keras_bigs.data.length_buckets import pad_to_bucket
@@ -95,10 +94,9 @@ class LengthBucketing:
         if in_tf_function():
             x = pad_to_bucket(x, lengths)
         else:
-            mask = keras.ops.convert_to_numpy(x["padding_mask"]).astype(bool)
-            positions = np.arange(1, mask.shape[-1] + 1)
-            longest = int((mask * positions).max()) if mask.size else 0
-            length = bucket_for(longest, lengths)
+            # Eager outputs are backend tensors at the full length: cut.
+            mask = keras.ops.convert_to_numpy(x["padding_mask"])
+            length = lengths[int(batch_bucket_index(mask, lengths))]
             x = {
                 key: value[..., :length] if key in SEQUENCE_INPUTS else value
                 for key, value in x.items()

@@ -585,32 +585,33 @@ def round_significant(value, digits=2):
 # === From a built model ===
 
 
+# The backbone each configuration describes: a configuration's fields are
+# that backbone's constructor arguments (and attributes) of the same names.
+BACKBONE_OF_CONFIG = {
+    BiGSFlopsConfig: BiGSBackbone,
+    BertFlopsConfig: keras_hub.models.BertBackbone,
+}
+
+
 def flops_config(model):
     """The `BiGSFlopsConfig` or `BertFlopsConfig` of a `BiGSBackbone` (gated
     SSM layers only) or of a keras-hub `BertBackbone`."""
-    if isinstance(model, BiGSBackbone):
-        if model.block_type != "gated" or model.routing != "ssm":
-            raise ValueError(
-                "Only BiGS layers (`block_type='gated'`, `routing='ssm'`) "
-                f"are counted; this backbone has block_type="
-                f"{model.block_type!r}, routing={model.routing!r}."
+    if isinstance(model, BiGSBackbone) and (
+        model.block_type != "gated" or model.routing != "ssm"
+    ):
+        raise ValueError(
+            "Only BiGS layers (`block_type='gated'`, `routing='ssm'`) "
+            f"are counted; this backbone has block_type="
+            f"{model.block_type!r}, routing={model.routing!r}."
+        )
+    for config_cls, backbone_cls in BACKBONE_OF_CONFIG.items():
+        if isinstance(model, backbone_cls):
+            return config_cls(
+                **{
+                    field.name: getattr(model, field.name)
+                    for field in dataclasses.fields(config_cls)
+                }
             )
-        return BiGSFlopsConfig(
-            num_layers=model.num_layers,
-            hidden_dim=model.hidden_dim,
-            intermediate_dim=model.intermediate_dim,
-            state_dim=model.state_dim,
-            vocabulary_size=model.vocabulary_size,
-            kernel_per_channel=model.kernel_per_channel,
-        )
-    if isinstance(model, keras_hub.models.BertBackbone):
-        return BertFlopsConfig(
-            num_layers=model.num_layers,
-            hidden_dim=model.hidden_dim,
-            intermediate_dim=model.intermediate_dim,
-            num_heads=model.num_heads,
-            vocabulary_size=model.vocabulary_size,
-        )
     raise TypeError(
         f"Expected a BiGSBackbone or keras_hub BertBackbone; "
         f"received {type(model).__name__}."
@@ -639,30 +640,16 @@ def flops_backbone(config, max_sequence_length, dropout=0.0):
     flops_config(flops_backbone(config, 32)) == config  # True
     ```
     """
-    if isinstance(config, BiGSFlopsConfig):
-        return BiGSBackbone(
-            vocabulary_size=config.vocabulary_size,
-            num_layers=config.num_layers,
-            hidden_dim=config.hidden_dim,
-            intermediate_dim=config.intermediate_dim,
-            state_dim=config.state_dim,
-            kernel_per_channel=config.kernel_per_channel,
-            max_sequence_length=max_sequence_length,
-            dropout=dropout,
+    backbone_cls = BACKBONE_OF_CONFIG.get(type(config))
+    if backbone_cls is None:
+        raise TypeError(
+            f"Expected a BiGSFlopsConfig or BertFlopsConfig; received "
+            f"{type(config).__name__}."
         )
-    if isinstance(config, BertFlopsConfig):
-        return keras_hub.models.BertBackbone(
-            vocabulary_size=config.vocabulary_size,
-            num_layers=config.num_layers,
-            num_heads=config.num_heads,
-            hidden_dim=config.hidden_dim,
-            intermediate_dim=config.intermediate_dim,
-            max_sequence_length=max_sequence_length,
-            dropout=dropout,
-        )
-    raise TypeError(
-        f"Expected a BiGSFlopsConfig or BertFlopsConfig; received "
-        f"{type(config).__name__}."
+    return backbone_cls(
+        **dataclasses.asdict(config),
+        max_sequence_length=max_sequence_length,
+        dropout=dropout,
     )
 
 

@@ -17,13 +17,13 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
 )
 from keras_bigs.models.bigs_tokenizer import VOCABULARY_PATH
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
-from keras_bigs.serving.destination import write
 from keras_bigs.serving.export import export_for_serving
 from keras_bigs.serving.signatures import DEFAULT_SIGNATURE
 from keras_bigs.serving.signatures import call_task
 from keras_bigs.serving.signatures import classifier_outputs
 from keras_bigs.serving.signatures import classifier_preprocess
 from keras_bigs.serving.signatures import model_function
+from keras_bigs.serving.signatures import save_signatures
 from keras_bigs.serving.signatures import serving_functions
 from keras_bigs.training.optimizer import bigs_optimizer
 
@@ -166,7 +166,7 @@ def export_bucketed(task, path, buckets):
     (for models whose outputs do not depend on padding, such as BERT)."""
     numeric = model_function(task, call_task(task), buckets, None, None)
     outputs = classifier_outputs(regression=False)
-    serve_text, _ = serving_functions(
+    serve_text, serve_tokens = serving_functions(
         numeric,
         classifier_preprocess(task.preprocessor),
         outputs,
@@ -176,10 +176,7 @@ def export_bucketed(task, path, buckets):
         vocabulary_size=task.backbone.vocabulary_size,
         any_length=True,
     )
-    archive = keras.export.ExportArchive()
-    archive.add_endpoint(DEFAULT_SIGNATURE, serve_text)
-    archive.track(task.preprocessor)
-    write(archive, path)
+    save_signatures(path, serve_text, serve_tokens, task.preprocessor)
 
 
 def serving_throughput(paths, texts, batch_size=32, turns=20):

@@ -19,7 +19,6 @@ from keras_bigs.models.bigs_classifier import BiGSClassifier
 from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
 from keras_bigs.serving.destination import check_destination
 from keras_bigs.serving.destination import folder_bytes
-from keras_bigs.serving.destination import write
 from keras_bigs.serving.signatures import DEFAULT_SIGNATURE
 from keras_bigs.serving.signatures import TOKENS_SIGNATURE
 from keras_bigs.serving.signatures import call_task
@@ -29,6 +28,7 @@ from keras_bigs.serving.signatures import describe
 from keras_bigs.serving.signatures import fill_mask_outputs
 from keras_bigs.serving.signatures import model_function
 from keras_bigs.serving.signatures import packer_preprocess
+from keras_bigs.serving.signatures import save_signatures
 from keras_bigs.serving.signatures import serving_functions
 from keras_bigs.serving.stored_weights import compare_with_float32
 from keras_bigs.serving.stored_weights import with_stored_weights
@@ -169,15 +169,7 @@ def export_for_serving(
             task.backbone.vocabulary_size,
             any_length=any_length,
         )
-        archive = keras.export.ExportArchive()
-        # Endpoints that are traced tf.functions are added as they are
-        # (they call `numeric`, whose variables Keras tracks): the first one
-        # added becomes `serving_default`.
-        archive.add_endpoint(DEFAULT_SIGNATURE, serve_text)
-        archive.add_endpoint(TOKENS_SIGNATURE, serve_tokens)
-        # Any lookup tables of the tokenizer and packer must be saved too.
-        archive.track(preprocessor)
-        write(archive, path)
+        save_signatures(path, serve_text, serve_tokens, preprocessor)
         comparison = None
         if weights_dtype != "float32":
             comparison = compare_with_float32(

@@ -12,9 +12,9 @@ import tensorflow as tf
 from keras import ops
 
 from keras_bigs.data.length_buckets import SEQUENCE_INPUTS
-from keras_bigs.data.length_buckets import bucket_index
+from keras_bigs.data.length_buckets import batch_bucket_index
 from keras_bigs.data.length_buckets import fit_to_length
-from keras_bigs.data.length_buckets import real_lengths
+from keras_bigs.serving.destination import write
 
 DEFAULT_SIGNATURE = "serving_default"
 TOKENS_SIGNATURE = "serve_tokens"
@@ -127,9 +127,7 @@ def bucketed(numerics):
     lengths = tuple(sorted(numerics))
 
     def numeric(inputs):
-        longest = tf.reduce_max(real_lengths(inputs["padding_mask"]))
-        # An empty batch has no longest row (the maximum is INT_MIN).
-        index = bucket_index(tf.maximum(longest, 0), lengths)
+        index = batch_bucket_index(inputs["padding_mask"], lengths)
 
         def run(length):
             def branch():
@@ -305,11 +303,10 @@ def serving_functions(
 
     `serve_tokens` takes `[batch, sequence_length]` inputs, or with
     `any_length` (a padding-invariant model) any length up to
-    `sequence_length`; both signatures check the token ids."""
+    `sequence_length`, and checks the token ids it is given (the string
+    signature's come from the tokenizer, whose vocabulary the model was
+    checked to hold)."""
     tokens_length = None if any_length else sequence_length
-
-    def checked(inputs):
-        return check_token_ids(inputs, vocabulary_size, sequence_length)
 
     @tf.function(
         input_signature=[
@@ -319,20 +316,18 @@ def serving_functions(
         autograph=False,
     )
     def serve_tokens(token_ids, segment_ids, padding_mask):
+        inputs = {
+            "token_ids": token_ids,
+            "segment_ids": segment_ids,
+            "padding_mask": padding_mask,
+        }
         return token_outputs(
-            numeric,
-            checked(
-                {
-                    "token_ids": token_ids,
-                    "segment_ids": segment_ids,
-                    "padding_mask": padding_mask,
-                }
-            ),
+            numeric, check_token_ids(inputs, vocabulary_size, sequence_length)
         )
 
     def serve(*segments):
         segments = tuple(_valid_utf8(segment) for segment in segments)
-        return text_outputs(numeric, checked(preprocess(segments)))
+        return text_outputs(numeric, preprocess(segments))
 
     if pairs:
 
@@ -357,6 +352,20 @@ def serving_functions(
     serve_text.get_concrete_function()
     serve_tokens.get_concrete_function()
     return serve_text, serve_tokens
+
+
+def save_signatures(path, serve_text, serve_tokens, preprocessor):
+    """Write the two signatures as a SavedModel at `path`
+    (`serving_default` and `serve_tokens`), with the preprocessor's lookup
+    tables."""
+    archive = keras.export.ExportArchive()
+    # Endpoints that are traced tf.functions are added as they are (they
+    # call the converted model, whose variables Keras tracks): the first
+    # one added becomes `serving_default`.
+    archive.add_endpoint(DEFAULT_SIGNATURE, serve_text)
+    archive.add_endpoint(TOKENS_SIGNATURE, serve_tokens)
+    archive.track(preprocessor)
+    write(archive, path)
 
 
 def describe(function):

@@ -10,12 +10,57 @@ import numpy as np
 from keras_bigs.training.metrics import compute_metrics
 
 
-class TaskMetricsEvaluation(keras.callbacks.Callback):
-    """Official task metrics on validation data after every epoch.
+class BestEpochEvaluation(keras.callbacks.Callback):
+    """Scores the model after every epoch, adds the scores to the epoch
+    logs as `val_<name>` (so `CSVLogger` and `TensorBoard` placed after it
+    record them), remembers the weights of the best epoch by `main_metric`
+    (higher is better), and restores them when training ends.
 
-    Adds `val_<metric>` to the epoch logs (so `CSVLogger` and `TensorBoard`
-    placed after it record them), remembers the weights of the best epoch by
-    the first metric, and restores them when training ends.
+    Subclasses define `evaluate()`, which returns `{name: value}`.
+
+    Args:
+        main_metric: str. The score that decides the best epoch.
+        restore_best_weights: bool. Put the best epoch's weights back at
+            the end of training.
+    """
+
+    def __init__(self, main_metric, restore_best_weights=True):
+        super().__init__()
+        self.main_metric = main_metric
+        self.restore_best_weights = restore_best_weights
+        self.best = None
+        self.best_epoch = None
+        self.best_weights = None
+
+    def evaluate(self):
+        raise NotImplementedError
+
+    def on_epoch_end(self, epoch, logs=None):
+        results = self.evaluate()
+        if logs is not None:
+            logs.update(
+                {f"val_{name}": value for name, value in results.items()}
+            )
+        main = results[self.main_metric]
+        if self.best is None or main > self.best:
+            self.best, self.best_epoch = main, epoch + 1
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+        print(
+            f"Epoch {epoch + 1}: "
+            + ", ".join(f"val_{k} {v:.4f}" for k, v in results.items())
+            + f" (best {self.main_metric} {self.best:.4f}, epoch "
+            f"{self.best_epoch})"
+        )
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class TaskMetricsEvaluation(BestEpochEvaluation):
+    """Official task metrics on validation data after every epoch; the
+    first metric decides which epoch is best (see `BestEpochEvaluation`).
 
     Args:
         dataset: a `tf.data.Dataset` of preprocessed `(x, labels)` batches.
@@ -26,43 +71,17 @@ class TaskMetricsEvaluation(keras.callbacks.Callback):
     """
 
     def __init__(self, dataset, metric_names, restore_best_weights=True):
-        super().__init__()
+        super().__init__(metric_names[0], restore_best_weights)
         self.inputs = dataset.map(lambda x, y: x)
         self.labels = np.concatenate(
             [np.asarray(y) for _, y in dataset.as_numpy_iterator()]
         )
         self.metric_names = tuple(metric_names)
-        self.restore_best_weights = restore_best_weights
-        self.best = None
-        self.best_epoch = None
-        self.best_weights = None
 
     def evaluate(self):
         """`{metric: value}` of the model now."""
         predictions = self.model.predict(self.inputs, verbose=0)
         return compute_metrics(self.metric_names, predictions, self.labels)
-
-    def on_epoch_end(self, epoch, logs=None):
-        results = self.evaluate()
-        if logs is not None:
-            logs.update(
-                {f"val_{name}": value for name, value in results.items()}
-            )
-        main = results[self.metric_names[0]]
-        if self.best is None or main > self.best:
-            self.best, self.best_epoch = main, epoch + 1
-            if self.restore_best_weights:
-                self.best_weights = self.model.get_weights()
-        print(
-            f"Epoch {epoch + 1}: "
-            + ", ".join(f"val_{k} {v:.4f}" for k, v in results.items())
-            + f" (best {self.metric_names[0]} {self.best:.4f}, epoch "
-            f"{self.best_epoch})"
-        )
-
-    def on_train_end(self, logs=None):
-        if self.restore_best_weights and self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
 
 
 class Throughput(keras.callbacks.Callback):

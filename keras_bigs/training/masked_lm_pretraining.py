@@ -214,14 +214,10 @@ def training_dataset_fn(
                 examples, per_replica, buckets, drop_remainder=True
             )
         if not corpus.premasked:
-            # Bucketed batches have no static length: the number of masks
-            # is that of the full length.
             batches = masked_lm_dataset(
                 batches,
                 tokenizer,
-                mask_selection_length=None
-                if buckets is None
-                else math.ceil(0.15 * buckets[-1]),
+                sequence_length=None if buckets is None else buckets[-1],
             )
         return batches.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
 

@@ -21,6 +21,7 @@ from keras_bigs.models.bigs_token_classifier_preprocessor import (
     BiGSTokenClassifierPreprocessor,
 )
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs.training.callbacks import BestEpochEvaluation
 from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
@@ -53,6 +54,7 @@ class TaggingRun:
     batch_size: int = 32
     epochs: int = 3
     learning_rate: float = None
+    schedule: str = "linear"
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
     global_clipnorm: float = 1.0
@@ -68,10 +70,10 @@ class TaggingRun:
             self.learning_rate = 1e-3 if self.preset is None else 5e-5
 
 
-class EntityEvaluation(keras.callbacks.Callback):
-    """Entity precision, recall and F1 on validation sentences after each
-    epoch (logged as `val_entity_f1` etc.); keeps the best epoch's weights
-    by F1 and restores them at the end.
+class EntityEvaluation(BestEpochEvaluation):
+    """Entity precision, recall and F1 and word accuracy on validation
+    sentences after each epoch; the best epoch by F1 is kept (see
+    `BestEpochEvaluation`).
 
     Args:
         sentences: the validation `ConllSentences`.
@@ -81,17 +83,14 @@ class EntityEvaluation(keras.callbacks.Callback):
     """
 
     def __init__(self, sentences, preprocessor, vocabulary, scheme):
-        super().__init__()
+        super().__init__("entity_f1")
         self.sentences = sentences
         self.preprocessor = preprocessor
         self.vocabulary = list(vocabulary)
         self.scheme = scheme
-        self.best = None
-        self.best_epoch = None
-        self.best_weights = None
 
     def evaluate(self):
-        """Entity scores (and word accuracy) of the model now."""
+        """Entity scores and word accuracy of the model now."""
         predicted = word_labels(
             self.model, self.preprocessor, self.sentences.words
         )
@@ -102,30 +101,10 @@ class EntityEvaluation(keras.callbacks.Callback):
             for prediction, truth in zip(tags, self.sentences.tags)
             for p, t in zip(prediction + ["O"] * len(truth), truth)
         ]
-        scores["word_accuracy"] = float(np.mean([p == t for p, t in pairs]))
-        return scores
-
-    def on_epoch_end(self, epoch, logs=None):
-        scores = self.evaluate()
-        if logs is not None:
-            logs.update(
-                {
-                    f"val_entity_{k}": scores[k]
-                    for k in ("precision", "recall", "f1")
-                }
-            )
-        if self.best is None or scores["f1"] > self.best:
-            self.best, self.best_epoch = scores["f1"], epoch + 1
-            self.best_weights = self.model.get_weights()
-        print(
-            f"Epoch {epoch + 1}: entity precision {scores['precision']:.4f}, "
-            f"recall {scores['recall']:.4f}, F1 {scores['f1']:.4f} (best "
-            f"{self.best:.4f}, epoch {self.best_epoch})"
-        )
-
-    def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
+        return {
+            **{f"entity_{k}": scores[k] for k in ("precision", "recall", "f1")},
+            "word_accuracy": float(np.mean([p == t for p, t in pairs])),
+        }
 
 
 def build_tagger(run, num_classes):
@@ -177,7 +156,7 @@ def finetune_tagger(run):
                 run.learning_rate,
                 total_steps=total_steps,
                 warmup_steps=int(run.warmup_fraction * total_steps),
-                schedule="linear",
+                schedule=run.schedule,
                 weight_decay=run.weight_decay,
                 global_clipnorm=run.global_clipnorm,
             ),
@@ -239,7 +218,8 @@ def finetune_tagger(run):
         "num_validation_sentences": len(validation),
         "tags": vocabulary,
         "scheme": run.scheme,
-        **scores,
+        # precision, recall and f1 of entities; word_accuracy
+        **{name.removeprefix("entity_"): v for name, v in scores.items()},
         "best_epoch": evaluation.best_epoch,
         "epochs": run.epochs,
         "steps": total_steps,

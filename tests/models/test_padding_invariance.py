@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import keras_bigs
+from keras_bigs.analysis import padded_inputs
+from keras_bigs.analysis import padding_change
 from keras_bigs.convert.reference_outputs import relative_error
 from tests.conftest import PARITY_TOLERANCE
 from tests.conftest import fixture_dir
@@ -21,46 +23,14 @@ MAX_LENGTH = 96
 ROW_LENGTHS = (3, 11, 16)
 
 
-def padded(rows, length):
-    """Token inputs of `rows` (lists of ids), right-padded to `length`."""
-    token_ids = np.zeros((len(rows), length), "int32")
-    mask = np.zeros((len(rows), length), "int32")
-    for i, row in enumerate(rows):
-        token_ids[i, : len(row)] = row
-        mask[i, : len(row)] = 1
-    segment_ids = (np.arange(length) >= 2).astype("int32") * mask
-    return {
-        "token_ids": token_ids,
-        "segment_ids": segment_ids,
-        "padding_mask": mask,
-    }
-
-
-def outputs(backbone, rows, length):
-    result = backbone(padded(rows, length))
-    return {k: keras.ops.convert_to_numpy(v) for k, v in result.items()}
+def segments(rows):
+    """Segment ids of two segments: the first two tokens, then the rest."""
+    return [[int(i >= 2) for i in range(len(row))] for row in rows]
 
 
 def worst_change(backbone, rows, lengths):
-    """Largest relative change, over `lengths`, of the outputs at real
-    tokens and of the pooled output, from the rows at their exact length
-    (each row alone, so that nothing else pads it)."""
-    exact = [outputs(backbone, [row], len(row)) for row in rows]
-    worst = 0.0
-    for length in lengths:
-        got = outputs(backbone, rows, length)
-        for i, row in enumerate(rows):
-            worst = max(
-                worst,
-                relative_error(
-                    got["sequence_output"][i, : len(row)],
-                    exact[i]["sequence_output"][0],
-                ),
-                relative_error(
-                    got["pooled_output"][i], exact[i]["pooled_output"][0]
-                ),
-            )
-    return worst
+    """The largest `padding_change` over `lengths`."""
+    return max(padding_change(backbone, rows, lengths, segments(rows)).values())
 
 
 def random_rows(vocabulary_size, lengths=ROW_LENGTHS, seed=0):
@@ -140,10 +110,10 @@ def test_padding_invariant_round_trips(tmp_path):
         str(tmp_path / "preset"), padding_invariant=False
     )
     assert not off.padding_invariant
-    rows = random_rows(50, (4, 9))
+    inputs = padded_inputs(random_rows(50, (4, 9)), 32)
     np.testing.assert_array_equal(
-        outputs(loaded, rows, 32)["sequence_output"],
-        outputs(backbone, rows, 32)["sequence_output"],
+        keras.ops.convert_to_numpy(loaded(inputs)["sequence_output"]),
+        keras.ops.convert_to_numpy(backbone(inputs)["sequence_output"]),
     )
 
 
@@ -166,22 +136,25 @@ def test_every_checkpoint_loads_padding_invariant(name):
 
 
 def test_strong_checkpoint_is_invariant_and_the_faithful_mode_is_not():
+    """The fixture's rows (64, 47 and 9 tokens), as
+    `tools/check_padding.py` measures them."""
     folder = fixture_dir("flax_classifier", "bigs_reference_strong")
     reference = np.load(folder / "reference_outputs.npz")
-    mask = reference["x_padding_mask"]
-    rows = [
-        reference["x_token_ids"][i, : int(mask[i].sum())].tolist()
-        for i in range(len(mask))
-        if mask[i].sum() <= 16
-    ] + [random_rows(1000, (7, 14), seed=3)[0]]
-    invariant = keras_bigs.BiGSBackbone.from_preset(
-        str(folder), padding_invariant=True
-    )
-    lengths = (16, 64, invariant.max_sequence_length)
+    real = reference["x_padding_mask"].sum(axis=1)
+    rows = [r[:n].tolist() for r, n in zip(reference["x_token_ids"], real)]
+    segment_rows = [
+        r[:n].tolist() for r, n in zip(reference["x_segment_ids"], real)
+    ]
     tolerance = PARITY_TOLERANCE["bigs_reference_strong"]
-    assert worst_change(invariant, rows, lengths) <= tolerance
-    faithful = keras_bigs.BiGSBackbone.from_preset(str(folder))
-    assert worst_change(faithful, rows, lengths) > 0.05
+    for invariant in (True, False):
+        backbone = keras_bigs.BiGSBackbone.from_preset(
+            str(folder), padding_invariant=invariant
+        )
+        changes = padding_change(backbone, rows, (16, 64), segment_rows)
+        if invariant:
+            assert max(changes.values()) <= tolerance
+        else:
+            assert max(changes.values()) > 0.05
 
 
 def test_invariant_mode_changes_nothing_at_full_length():
