@@ -29,6 +29,8 @@ from keras_bigs.models import BiGSMultipleChoicePreprocessor
 from keras_bigs.models import BiGSQuestionAnswerer
 from keras_bigs.models import BiGSQuestionAnswererPreprocessor
 from keras_bigs.models import BiGSTextClassifierPreprocessor
+from keras_bigs.models import BiGSTextEmbedder
+from keras_bigs.models import BiGSTextEmbedderPreprocessor
 from keras_bigs.models import BiGSTokenClassifier
 from keras_bigs.models import BiGSTokenClassifierPreprocessor
 from keras_bigs.models import BiGSTokenizer
@@ -48,6 +50,8 @@ __all__ = [
     "BiGSQuestionAnswerer",
     "BiGSQuestionAnswererPreprocessor",
     "BiGSTextClassifierPreprocessor",
+    "BiGSTextEmbedder",
+    "BiGSTextEmbedderPreprocessor",
     "BiGSTokenClassifier",
     "BiGSTokenClassifierPreprocessor",
     "BiGSTokenizer",

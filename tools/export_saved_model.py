@@ -1,10 +1,12 @@
-"""Export a BiGS classifier or masked LM as a SavedModel for TF Serving.
+"""Export a BiGS classifier, text embedder or masked LM as a SavedModel for
+TF Serving.
 
 SRC is a keras-hub preset folder (e.g. `runs/sst2/best_model`, written by
 tools/run_glue.py), a `.keras` file, a registered name (`bigs_128_en`), an
 `hf://` handle or an original checkpoint folder. The task is read from the
 preset (`task.json`) or the checkpoint's architecture unless `--task` says
-otherwise. DST gets a SavedModel whose `serving_default` signature takes raw
+otherwise (`--task embedder` serves any preset's backbone as sentence
+embeddings). DST gets a SavedModel whose `serving_default` signature takes raw
 strings (`text`, or `text_a` and `text_b` with `--pairs`) and a
 `serve_tokens` signature taking token ids; see README.md, "Serving". Prints
 the signatures, the size and, with 16-bit weights, how far the outputs move
@@ -37,6 +39,7 @@ from keras_bigs.serving import export_for_serving
 
 TASKS = {
     "classifier": keras_bigs.BiGSClassifier,
+    "embedder": keras_bigs.BiGSTextEmbedder,
     "masked_lm": keras_bigs.BiGSMaskedLM,
 }
 
@@ -71,7 +74,7 @@ def load_task(src, task):
         raise SystemExit(
             f"Cannot tell which task {src} holds (no task.json, not a "
             f"BiGSClassifier or BiGSMaskedLM checkpoint): pass --task "
-            f"{' or '.join(TASKS)}."
+            f"{', '.join(TASKS)}."
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. a checkpoint without pooler

@@ -9,7 +9,8 @@ OUT/checkpoints/; running the same command again resumes from the newest
 checkpoint. At the end OUT/model/ is a keras-hub preset that every task
 class loads (e.g. BiGSClassifier.from_preset("OUT/model", num_classes=2)),
 and OUT/pretrain_results.json holds the loss on a fixed masked batch before
-and after training.
+and after training; with --heldout-every N, OUT/heldout_log.csv holds the
+masked-token loss and accuracy on held-out documents at every checkpoint.
 
     python tools/pretrain.py --glue-dir ../shared/glue --output-dir runs/mlm \\
         --steps 600
@@ -22,6 +23,7 @@ import argparse
 import json
 import sys
 
+from keras_bigs.training.command_line import add_corpus_arguments
 from keras_bigs.training.command_line import add_hardware_arguments
 from keras_bigs.training.command_line import add_padding_arguments
 from keras_bigs.training.command_line import add_recipe_arguments
@@ -35,28 +37,7 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
     )
-    corpus = parser.add_argument_group("corpus (exactly one)")
-    sources = corpus.add_mutually_exclusive_group(required=True)
-    sources.add_argument(
-        "--text", nargs="+", metavar="FILE", help="text files or glob patterns"
-    )
-    sources.add_argument("--glue-dir", help="all GLUE training sentences")
-    sources.add_argument(
-        "--tfds",
-        metavar="NAME",
-        help="TFDS text dataset, e.g. wikipedia/20230601.en",
-    )
-    sources.add_argument(
-        "--hdf5",
-        nargs="+",
-        metavar="FILE",
-        help="original BiGS pretraining shards (pre-masked)",
-    )
-    corpus.add_argument(
-        "--document-separator", default="line", choices=("line", "blank_line")
-    )
-    corpus.add_argument("--tfds-split", default="train")
-    corpus.add_argument("--tfds-text-key", default="text")
+    add_corpus_arguments(parser, glue_sentences=True, heldout_every=0)
     model = parser.add_argument_group("model")
     model.add_argument(
         "--preset",
@@ -117,6 +98,7 @@ def main(argv=None, callbacks=()):
         mixed_precision=args.mixed_precision,
         seed=args.seed,
         verbose=args.verbose,
+        heldout_every=args.heldout_every,
     )
     results = pretrain(run, callbacks=callbacks)
     print(json.dumps(results, indent=2))

@@ -1,9 +1,10 @@
 """What a BiGS model learned: SSM kernels by relative position (the paper's
-Figures 3 and 4), metrics by input length (Figures 6 and 7) and masked-LM
-syntactic probes (Goldberg, 2019), and how much outputs move with the
-padded length. The tools `plot_kernels.py`,
-`analyze_by_length.py` and `probe_agreement.py` run them from the command
-line. What a model costs (FLOPs, speed, memory) is `keras_bigs.performance`.
+Figures 3 and 4), metrics by input length (Figures 6 and 7), masked-LM
+syntactic probes (Goldberg, 2019), how much outputs move with the padded
+length, and held-out masked-LM loss curves of pretraining runs. The
+tools `plot_kernels.py`, `analyze_by_length.py`, `probe_agreement.py` and
+`ablation_study.py` run them from the command line. What a model costs
+(FLOPs, speed, memory) is `keras_bigs.performance`.
 """
 
 from keras_bigs.analysis.agreement import AGREEMENT_PROBES_PATH
@@ -21,6 +22,7 @@ from keras_bigs.analysis.length import metrics_by_length
 from keras_bigs.analysis.length import plot_metric_by_length
 from keras_bigs.analysis.padding import padded_inputs
 from keras_bigs.analysis.padding import padding_change
+from keras_bigs.analysis.pretraining_curves import plot_heldout_curves
 
 __all__ = [
     "AGREEMENT_PROBES_PATH",
@@ -33,6 +35,7 @@ __all__ = [
     "plot_kernel_heatmap",
     "padded_inputs",
     "padding_change",
+    "plot_heldout_curves",
     "plot_metric_by_length",
     "read_probe_tsv",
     "relative_position_profile",

@@ -159,7 +159,9 @@ class OriginalHead:
     Args:
         path: tuple of str. The head's name in the original model, in parts
             (`("classifier",)`, `("cls", "predictions")`).
-        layer: str. The task's attribute that holds the head.
+        layer: str or `None`. The task's attribute that holds the head;
+            `None` for a task without one (its checkpoint head, if any,
+            is not read).
         kind: `"dense"` (kernel and bias) or `"masked_lm"` (keras-hub's
             `MaskedLMHead`, its decoder tied to the word embeddings).
         reads: `"pooled_output"` or `"sequence_output"`. A head on the

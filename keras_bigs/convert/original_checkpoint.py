@@ -171,7 +171,7 @@ class OriginalCheckpointLoader(PresetLoader):
         if "preprocessor" not in kwargs:
             kwargs["preprocessor"] = self._task_preprocessor(cls)
         task = cls(**kwargs)
-        if load_weights and load_task_weights:
+        if load_weights and load_task_weights and head.layer is not None:
             self._load_head(task, head)
         return task
 

@@ -19,6 +19,7 @@ from keras_bigs.data.glue_tsv import GlueExamples
 from keras_bigs.data.glue_tsv import read_glue_tsv
 from keras_bigs.data.hdf5_shards import HDF5_SHARD_KEYS
 from keras_bigs.data.hdf5_shards import hdf5_shard_dataset
+from keras_bigs.data.holdout import hold_out_every
 from keras_bigs.data.host_sharding import shard_for_host
 from keras_bigs.data.length_buckets import bucket_batches
 from keras_bigs.data.length_buckets import check_buckets
@@ -48,6 +49,7 @@ __all__ = [
     "read_glue_tsv",
     "HDF5_SHARD_KEYS",
     "hdf5_shard_dataset",
+    "hold_out_every",
     "shard_for_host",
     "bucket_batches",
     "check_buckets",

@@ -72,7 +72,17 @@ def gelu_approximate(x):
 
 @_with_derivative(gelu_exact_derivative)
 def gelu_exact(x):
-    """GELU, exact erf form (PyTorch `nn.functional.gelu`)."""
+    """GELU, exact erf form (PyTorch `nn.functional.gelu`):
+    0.5 x (1 + erf(x/√2)).
+
+    On TensorFlow it is computed as written: TensorFlow's own GELU uses
+    `erfc`, which ONNX has no op for, and TensorFlow is the backend of the
+    ONNX export. Elsewhere it is Keras' GELU (via `erfc`): JAX lowers
+    `erf` to a StableHLO composite that TensorFlow 2.21 cannot load, which
+    would break SavedModels exported from JAX. The two agree to float32
+    rounding."""
+    if keras.backend.backend() == "tensorflow":
+        return 0.5 * x * (1.0 + ops.erf(x * _INV_SQRT_2))
     return keras.activations.gelu(x, approximate=False)
 
 

@@ -129,18 +129,20 @@ def zoh_kernel(A_re, A_im, C, log_step, length):
     if not isinstance(length, (int, np.integer)):
         # A symbolic length (TF graph): the direct N x L Vandermonde sum.
         return _vandermonde_sum(
-            w_re, w_im, dt * a, dt * b, ops.arange(length), A_re.dtype
+            w_re, w_im, dt * a, dt * b, ops.arange(0, length), A_re.dtype
         )
     step, blocks = power_table_sizes(int(length))
     # P[r, n] = W_n Ā_n^r,  r < s
-    p_re, p_im = _complex_powers(dt * a, dt * b, ops.arange(step), A_re.dtype)
+    p_re, p_im = _complex_powers(
+        dt * a, dt * b, ops.arange(0, step), A_re.dtype
+    )
     p_re, p_im = (
         ops.expand_dims(w_re, -1) * p_re - ops.expand_dims(w_im, -1) * p_im,
         ops.expand_dims(w_re, -1) * p_im + ops.expand_dims(w_im, -1) * p_re,
     )
     # Q[n, q] = Ā_n^(q s)
     q_re, q_im = _complex_powers(
-        dt * a, dt * b, ops.arange(blocks) * step, A_re.dtype
+        dt * a, dt * b, ops.arange(0, blocks) * step, A_re.dtype
     )
     # K[q s + r] = Σ_n Re(P[n, r] Q[n, q]) = Σ_n P_re Q_re - P_im Q_im
     kernel = ops.einsum(
@@ -208,14 +210,22 @@ def fft_convolution(u, kernel, reverse=False):
     return y[..., :length]
 
 
-def toeplitz_matrix(kernel):
-    """`M[..., s, t] = K[t - s]` for `t ≥ s`, else 0: `(..., L) -> (..., L, L)`.
+def toeplitz_matrix(kernel, transposed=False):
+    """`M[..., s, t] = K[t - s]` for `t ≥ s`, else 0: `(..., L) -> (..., L, L)`
+    (`M^T` with `transposed=True`).
 
     Built by reshaping a tiled, zero-padded kernel (row `s` is the padded
     kernel shifted right by `s`), so it is all dense ops: no gather, and a
-    cheap gradient.
+    cheap gradient. A length unknown at trace time (a TensorFlow graph)
+    takes `toeplitz_matrix_by_gather`.
     """
     length = kernel.shape[-1]
+    if length is None:
+        return toeplitz_matrix_by_gather(kernel, transposed)
+    if transposed:
+        rank = len(kernel.shape) + 1
+        axes = tuple(range(rank - 2)) + (rank - 1, rank - 2)
+        return ops.transpose(toeplitz_matrix(kernel), axes)
     lead = tuple(kernel.shape[:-1])
     padded = ops.concatenate(
         [kernel, ops.zeros(lead + (length,), kernel.dtype)], axis=-1
@@ -230,25 +240,40 @@ def toeplitz_matrix(kernel):
     return rows[..., :length]
 
 
+def toeplitz_matrix_by_gather(kernel, transposed=False):
+    """`toeplitz_matrix` for any length: `M[s, t] = K[max(t - s, 0)] [t ≥ s]`,
+    one gather of the kernel. Works where the length is only known at run
+    time (exports with a dynamic sequence length). `M^T` is gathered
+    directly (OpenVINO's converter fails on a transpose after a gather)."""
+    positions = ops.arange(0, ops.shape(kernel)[-1])
+    later, earlier = (
+        ops.expand_dims(positions, 0),
+        ops.expand_dims(positions, 1),
+    )
+    lag = earlier - later if transposed else later - earlier
+    taps = ops.take(kernel, ops.maximum(lag, 0), axis=-1)  # (..., L, L)
+    return taps * ops.cast(lag >= 0, kernel.dtype)
+
+
 def toeplitz_convolution(u, kernel, reverse=False):
     """The convolution of `fft_convolution` as one matrix product,
     `y = M^T u` (causal) or `y = M u` (anti-causal), `M = toeplitz_matrix(K)`.
 
     O(L²) work per channel, but for a shared kernel a single `(L, L) x
     (L, batch * channels)` matmul, which beats the FFT for short sequences.
+    It needs no FFT, so it also runs where none exists (ONNX, LiteRT and
+    OpenVINO exports).
 
     Args:
         u: `(batch, L, channels)` input (note: length on axis 1).
         kernel: `(L,)` shared kernel or `(channels, L)` per channel.
         reverse: bool. Anti-causal instead of causal.
     """
-    matrix = toeplitz_matrix(kernel)
     if len(kernel.shape) > 1:
         equation = "hts,bsh->bth" if reverse else "hst,bsh->bth"
-        return ops.einsum(equation, matrix, u)
-    if not reverse:
-        matrix = ops.transpose(matrix)
-    length, channels = kernel.shape[-1], u.shape[-1]
+        return ops.einsum(equation, toeplitz_matrix(kernel), u)
+    matrix = toeplitz_matrix(kernel, transposed=not reverse)
+    length, channels = ops.shape(u)[1], u.shape[-1]
     # Every (batch, channel) column shares the matrix: one large GEMM, which
     # measured faster than an einsum or a batched matmul on CPU. (-1: the
     # batch may be dynamic, e.g. in a serving graph.)
@@ -402,11 +427,6 @@ class S4DConv(keras.layers.Layer):
             self.conv_mode, length, self.kernel_per_channel
         )
         if mode == "toeplitz":
-            if length is None:
-                raise ValueError(
-                    "`conv_mode='toeplitz'` needs a static sequence length; "
-                    f"got input shape {tuple(u.shape)}. Use 'fft' or 'auto'."
-                )
             y = toeplitz_convolution(u, kernel, reverse=self.reverse)
         else:
             # The FFT runs along the last axis: channels-first for it.
@@ -418,6 +438,12 @@ class S4DConv(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """`model.quantize(...)` leaves the SSM in float32, on purpose: its
+        parameters are a few numbers per layer, and the kernel
+        `C exp(A dt k)` sums `state_dim` oscillating terms whose rounding
+        would compound over the sequence."""
 
     def get_config(self):
         config = super().get_config()

@@ -20,6 +20,10 @@ from keras_bigs.models.bigs_question_answerer_preprocessor import (
 from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
+from keras_bigs.models.bigs_text_embedder import BiGSTextEmbedder
+from keras_bigs.models.bigs_text_embedder_preprocessor import (
+    BiGSTextEmbedderPreprocessor,
+)
 from keras_bigs.models.bigs_token_classifier import BiGSTokenClassifier
 from keras_bigs.models.bigs_token_classifier_preprocessor import (
     BiGSTokenClassifierPreprocessor,
@@ -41,6 +45,8 @@ __all__ = [
     "BiGSQuestionAnswerer",
     "BiGSQuestionAnswererPreprocessor",
     "BiGSTextClassifierPreprocessor",
+    "BiGSTextEmbedder",
+    "BiGSTextEmbedderPreprocessor",
     "BiGSTokenClassifier",
     "BiGSTokenClassifierPreprocessor",
     "BiGSTokenizer",

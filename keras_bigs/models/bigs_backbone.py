@@ -21,7 +21,9 @@ class LengthCheckedPositionEmbedding(PositionEmbedding):
 
     def call(self, inputs, start_index=0, positions=None):
         length = inputs.shape[-2]
-        if length is not None and length > self.sequence_length:
+        # A symbolic length (an export with a dynamic sequence length) is
+        # checked by whoever feeds it: it has no value to compare here.
+        if isinstance(length, int) and length > self.sequence_length:
             raise ValueError(
                 f"Input sequence length {length} is longer than the model's "
                 f"max_sequence_length {self.sequence_length}. Truncate the "
@@ -274,6 +276,71 @@ class BiGSBackbone(PresetLoading, Backbone):
         self.a_initialization = a_initialization
         self.conv_mode = conv_mode
         self.padding_invariant = padding_invariant
+
+    def get_lora_target_names(self):
+        """The layers `enable_lora(rank)` adapts: the projections into and
+        out of the token mixing.
+
+        LoRA (Hu et al., 2021) adapts attention's query and value
+        projections, the layers that decide which tokens mix, and leaves
+        the feed-forward layers frozen. BiGS mixes tokens with two SSMs
+        whose kernels do not depend on the input, so what decides the
+        mixing are the projections around them: `du_forward` and
+        `du_backward` (what each SSM reads) and `duc_forward` and
+        `duc_backward` (how its output enters the gate). The gate `dv` and
+        the gated feed-forward `dol`, `do` stay frozen, as the
+        feed-forward layers do in LoRA. The SSM parameters themselves (a
+        few thousand numbers per layer) are not Dense layers and stay
+        frozen. For the ablation blocks: `query` and `value` of attention
+        routing, and `out` of a stack block's bidirectional SSM.
+
+        Each adapted `Dense` of shape `(d_in, d_out)` adds
+        `rank * (d_in + d_out)` trainable weights (attention's kernels
+        are factorised per head, as Keras does), and those are all that
+        trains in the backbone (see `enable_lora`).
+
+        Example:
+        ```python
+        import keras_bigs
+
+        backbone = keras_bigs.BiGSBackbone(
+            vocabulary_size=1000, num_layers=2, hidden_dim=32,
+            intermediate_dim=64, state_dim=8, max_sequence_length=128)
+        backbone.get_lora_target_names()
+        # ['du_forward', 'du_backward', 'duc_forward', 'duc_backward']
+        backbone.enable_lora(rank=4)
+        # 2 layers x 4 projections x 4 x (32 + 32)
+        sum(w.numpy().size for w in backbone.trainable_weights)  # 2048
+        ```
+        """
+        if self.block_type == "stack":
+            if self.routing == "attention":
+                return ["query", "value"]
+            return ["out"]
+        if self.routing == "attention":
+            return ["du_forward", "duc_forward", "query", "value"]
+        return ["du_forward", "du_backward", "duc_forward", "duc_backward"]
+
+    def enable_lora(self, rank, target_layer_names=None):
+        """keras-hub's `enable_lora` (freeze the backbone, add rank-`rank`
+        adapters to `get_lora_target_names()` or `target_layer_names`),
+        with the adapted layers' biases frozen too: only the low-rank
+        matrices train, as in LoRA. A task's own head stays trainable.
+
+        `save_lora_weights` / `load_lora_weights` store and restore the
+        adapters alone; saving the model (`save`, `save_to_preset`) stores
+        each adapted kernel merged, `W + (alpha / rank) A B`, so the saved
+        model loads as a plain model with the same outputs.
+        """
+        super().enable_lora(rank, target_layer_names=target_layer_names)
+        for layer in self._flatten_layers(include_self=False):
+            if getattr(layer, "lora_enabled", False) and layer.bias is not None:
+                layer.bias.trainable = False
+
+    def default_lora_layer_names(self):
+        """keras-hub's name for `get_lora_target_names` (what its
+        `enable_lora` calls)."""
+        return self.get_lora_target_names()
 
     def check_preprocessor(self, preprocessor):
         """Refuse a preprocessor whose token ids this backbone cannot embed

@@ -9,11 +9,15 @@ from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
+from keras_bigs.models.quantized_heads import QuantizedHeads
+from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSClassifier(PresetLoading, TextClassifier):
+class BiGSClassifier(
+    QuantizedHeads, RuntimeExport, PresetLoading, TextClassifier
+):
     """Pooled output -> dropout -> dense, as the original BiGS classifier.
 
     `num_classes=1` is regression (STS-B): `compile()` then defaults to a
@@ -66,16 +70,17 @@ class BiGSClassifier(PresetLoading, TextClassifier):
         backbone.check_preprocessor(preprocessor)
 
         # === Layers ===
+        head_policy = self._head_dtype_policy(backbone, kwargs)
         self.backbone = backbone
         self.preprocessor = preprocessor
         self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=backbone.dtype_policy, name="classifier_dropout"
+            dropout, dtype=head_policy, name="classifier_dropout"
         )
         self.output_dense = keras.layers.Dense(
             num_classes,
             kernel_initializer=bigs_kernel_initializer(),
             activation=activation,
-            dtype=backbone.dtype_policy,
+            dtype=head_policy,
             name="logits",
         )
 

@@ -5,16 +5,19 @@ from keras_hub.layers import MaskedLMHead
 from keras_hub.models import MaskedLM
 
 from keras_bigs.convert.name_table import OriginalHead
+from keras_bigs.layers.activations import gelu_exact
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_masked_lm_preprocessor import (
     BiGSMaskedLMPreprocessor,
 )
+from keras_bigs.models.quantized_heads import QuantizedHeads
+from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMaskedLM(PresetLoading, MaskedLM):
+class BiGSMaskedLM(QuantizedHeads, RuntimeExport, PresetLoading, MaskedLM):
     """BiGS with its pretraining head: predict the tokens at masked positions.
 
     The head is the original's: dense -> exact GELU -> LayerNorm -> a decoder
@@ -61,15 +64,17 @@ class BiGSMaskedLM(PresetLoading, MaskedLM):
         backbone.check_preprocessor(preprocessor)
 
         # === Layers ===
+        head_policy = self._head_dtype_policy(backbone, kwargs)
         self.backbone = backbone
         self.preprocessor = preprocessor
         self.masked_lm_head = MaskedLMHead(
             vocabulary_size=backbone.vocabulary_size,
             token_embedding=backbone.token_embedding,
-            intermediate_activation="gelu",  # exact, as the original head
+            # Exact, as the original head.
+            intermediate_activation=gelu_exact,
             layer_norm_epsilon=backbone.layer_norm_epsilon,
             kernel_initializer=bigs_kernel_initializer(),
-            dtype=backbone.dtype_policy,
+            dtype=head_policy,
             name="mlm_head",
         )
 

@@ -10,6 +10,8 @@ from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_multiple_choice_preprocessor import (
     BiGSMultipleChoicePreprocessor,
 )
+from keras_bigs.models.quantized_heads import QuantizedHeads
+from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
@@ -37,7 +39,7 @@ class UnflattenChoices(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMultipleChoice(PresetLoading, Task):
+class BiGSMultipleChoice(QuantizedHeads, RuntimeExport, PresetLoading, Task):
     """Pooled output -> dropout -> dense(1) for each choice; logits over
     choices, as the original `BiGSForMultipleChoice` (QuALITY in the paper).
 
@@ -77,16 +79,17 @@ class BiGSMultipleChoice(PresetLoading, Task):
         backbone.check_preprocessor(preprocessor)
 
         # === Layers ===
+        head_policy = self._head_dtype_policy(backbone, kwargs)
         self.backbone = backbone
         self.preprocessor = preprocessor
         self.flatten_choices = FlattenChoices(name="flatten_choices")
         self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=backbone.dtype_policy, name="classifier_dropout"
+            dropout, dtype=head_policy, name="classifier_dropout"
         )
         self.output_dense = keras.layers.Dense(
             1,
             kernel_initializer=bigs_kernel_initializer(),
-            dtype=backbone.dtype_policy,
+            dtype=head_policy,
             name="choice_score",
         )
         self.unflatten_choices = UnflattenChoices(name="unflatten_choices")

@@ -13,6 +13,8 @@ from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_question_answerer_preprocessor import (
     BiGSQuestionAnswererPreprocessor,
 )
+from keras_bigs.models.quantized_heads import QuantizedHeads
+from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
@@ -39,7 +41,7 @@ def best_spans(start_logits, end_logits, candidates, max_answer_length=30):
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSQuestionAnswerer(PresetLoading, Task):
+class BiGSQuestionAnswerer(QuantizedHeads, RuntimeExport, PresetLoading, Task):
     """Sequence output -> dense(2) -> start and end logits over tokens.
 
     As the original `BiGSForQuestionAnswering`. The model returns
@@ -80,12 +82,13 @@ class BiGSQuestionAnswerer(PresetLoading, Task):
         backbone.check_preprocessor(preprocessor)
 
         # === Layers ===
+        head_policy = self._head_dtype_policy(backbone, kwargs)
         self.backbone = backbone
         self.preprocessor = preprocessor
         self.span_dense = keras.layers.Dense(
             2,
             kernel_initializer=bigs_kernel_initializer(),
-            dtype=backbone.dtype_policy,
+            dtype=head_policy,
             name="qa_outputs",
         )
 

@@ -12,11 +12,13 @@ from keras_bigs.models.bigs_token_classifier_preprocessor import (
     BiGSTokenClassifierPreprocessor,
 )
 from keras_bigs.models.bigs_token_classifier_preprocessor import sentence_tensor
+from keras_bigs.models.quantized_heads import QuantizedHeads
+from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSTokenClassifier(PresetLoading, Task):
+class BiGSTokenClassifier(QuantizedHeads, RuntimeExport, PresetLoading, Task):
     """Sequence output -> dropout -> dense: logits for every token.
 
     As the original `BiGSForTokenClassification`. The model returns float32
@@ -68,15 +70,16 @@ class BiGSTokenClassifier(PresetLoading, Task):
         backbone.check_preprocessor(preprocessor)
 
         # === Layers ===
+        head_policy = self._head_dtype_policy(backbone, kwargs)
         self.backbone = backbone
         self.preprocessor = preprocessor
         self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=backbone.dtype_policy, name="classifier_dropout"
+            dropout, dtype=head_policy, name="classifier_dropout"
         )
         self.output_dense = keras.layers.Dense(
             num_classes,
             kernel_initializer=bigs_kernel_initializer(),
-            dtype=backbone.dtype_policy,
+            dtype=head_policy,
             name="logits",
         )
 

@@ -26,6 +26,21 @@ _DELETED_TF = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]|\p{Cf}|\x{FFFD}"
 _SPACES_TF = r"[\t\n\r]|\p{Zs}"
 
 
+def python_strings(inputs):
+    """A str, or nested lists of str, from strings, bytes, lists, NumPy
+    arrays or eager TensorFlow string tensors (as a preprocessor passes
+    them)."""
+    if hasattr(inputs, "numpy"):
+        inputs = inputs.numpy()
+    if hasattr(inputs, "tolist"):
+        inputs = inputs.tolist()
+    if isinstance(inputs, bytes):
+        return inputs.decode("utf-8")
+    if isinstance(inputs, str):
+        return inputs
+    return [python_strings(item) for item in inputs]
+
+
 def _deleted(char):
     if char in "\t\n\r":
         return False
@@ -109,6 +124,7 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
             self.unk_token_id = self.token_to_id("[UNK]")
 
     def _normalize_python(self, text):
+        """The TensorFlow normalisation (`_normalize_tf`), in Python."""
         text = "".join(" " if _space(c) else c for c in text if not _deleted(c))
         pieces = re.split(f"({self._special_pattern})", text)
         return " ".join(
@@ -145,8 +161,11 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
             import tensorflow as tf
 
             inputs = self._normalize_tf(tf.convert_to_tensor(inputs))
-        elif isinstance(inputs, str):
-            inputs = self._normalize_python(inputs)
         else:
-            inputs = [self._normalize_python(t) for t in inputs]
+            inputs = self._normalize_nested(python_strings(inputs))
         return super().tokenize(inputs)
+
+    def _normalize_nested(self, texts):
+        if isinstance(texts, str):
+            return self._normalize_python(texts)
+        return [self._normalize_nested(t) for t in texts]

@@ -17,6 +17,7 @@ import keras
 
 from keras_bigs.models.bigs_classifier import BiGSClassifier
 from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
+from keras_bigs.models.bigs_text_embedder import BiGSTextEmbedder
 from keras_bigs.serving.destination import check_destination
 from keras_bigs.serving.destination import folder_bytes
 from keras_bigs.serving.signatures import DEFAULT_SIGNATURE
@@ -25,6 +26,7 @@ from keras_bigs.serving.signatures import call_task
 from keras_bigs.serving.signatures import classifier_outputs
 from keras_bigs.serving.signatures import classifier_preprocess
 from keras_bigs.serving.signatures import describe
+from keras_bigs.serving.signatures import embedder_outputs
 from keras_bigs.serving.signatures import fill_mask_outputs
 from keras_bigs.serving.signatures import model_function
 from keras_bigs.serving.signatures import packer_preprocess
@@ -33,7 +35,7 @@ from keras_bigs.serving.signatures import serving_functions
 from keras_bigs.serving.stored_weights import compare_with_float32
 from keras_bigs.serving.stored_weights import with_stored_weights
 
-SUPPORTED_TASKS = (BiGSClassifier, BiGSMaskedLM)
+SUPPORTED_TASKS = (BiGSClassifier, BiGSMaskedLM, BiGSTextEmbedder)
 WEIGHTS_DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -60,12 +62,14 @@ def export_for_serving(
     buckets that holds its longest row; the model is converted once per
     bucket (the weights are stored once). Token ids outside the vocabulary
     are an error naming the id. A classifier returns `logits`,
-    `probabilities` and `label_id` (regression: `score`); a masked LM the
-    `top_k` tokens for each of the first `max_masks` `[MASK]` tokens of a
-    row. README.md, "Serving (TF Serving)", lists every output.
+    `probabilities` and `label_id` (regression: `score`); a text embedder
+    its `embedding`; a masked LM the `top_k` tokens for each of the first
+    `max_masks` `[MASK]` tokens of a row. README.md, "Serving (TF
+    Serving)", lists every output.
 
     Args:
-        task: a `BiGSClassifier` or `BiGSMaskedLM` with its preprocessor.
+        task: a `BiGSClassifier`, `BiGSTextEmbedder` or `BiGSMaskedLM`
+            with its preprocessor.
         path: str. Folder to write; must be empty or absent.
         pairs: bool. Serve sentence pairs (`text_a`, `text_b`) instead of
             single texts (`text`).
@@ -145,7 +149,11 @@ def export_for_serving(
     else:
         preprocess = classifier_preprocess(preprocessor)
         mask_inputs = fill_mask = None
-        text_outputs = token_outputs = classifier_outputs(task.num_classes == 1)
+        if isinstance(task, BiGSTextEmbedder):
+            text_outputs = token_outputs = embedder_outputs
+        else:
+            regression = task.num_classes == 1
+            text_outputs = token_outputs = classifier_outputs(regression)
 
     with warnings.catch_warnings():
         # Keras passes jax2tf's deprecated `native_serialization` flag,
@@ -218,7 +226,7 @@ def _check_arguments(task, weights_dtype, top_k, max_masks, platforms):
     if not isinstance(task, SUPPORTED_TASKS):
         raise TypeError(
             f"export_for_serving exports "
-            f"{' and '.join(cls.__name__ for cls in SUPPORTED_TASKS)}; got "
+            f"{', '.join(cls.__name__ for cls in SUPPORTED_TASKS)}; got "
             f"{type(task).__name__}."
         )
     if task.preprocessor is None:

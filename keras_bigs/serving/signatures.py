@@ -248,6 +248,10 @@ def classifier_outputs(regression):
     return outputs
 
 
+def embedder_outputs(numeric, inputs):
+    return {"embedding": numeric(inputs)}
+
+
 def fill_mask_outputs(tokenizer, top_k, max_masks):
     """`outputs(numeric, inputs, with_tokens)`: the `top_k` tokens of the
     first `max_masks` `[MASK]` tokens of each row; unused slots hold

@@ -1,5 +1,5 @@
 """Command-line flags shared by the training tools (`tools/run_glue.py`,
-`tools/pretrain.py`)."""
+`tools/pretrain.py`, `tools/ablation_study.py`)."""
 
 import argparse
 
@@ -63,3 +63,42 @@ def add_padding_arguments(group):
         help="lengths batches are padded to (padding-invariant models; "
         "default: powers of two from 16 up to the sequence length)",
     )
+
+
+def add_corpus_arguments(parser, glue_sentences, heldout_every):
+    """The pretraining corpus flags (`PretrainRun`'s corpus fields):
+    exactly one of `--text`, `--tfds`, `--hdf5` (and `--glue-dir`, all GLUE
+    training sentences, when `glue_sentences`), the TFDS and text options,
+    and `--heldout-every` with the given default."""
+    corpus = parser.add_argument_group("corpus (exactly one)")
+    sources = corpus.add_mutually_exclusive_group(required=True)
+    sources.add_argument(
+        "--text", nargs="+", metavar="FILE", help="text files or glob patterns"
+    )
+    if glue_sentences:
+        sources.add_argument("--glue-dir", help="all GLUE training sentences")
+    sources.add_argument(
+        "--tfds",
+        metavar="NAME",
+        help="TFDS text dataset, e.g. wikipedia/20230601.en",
+    )
+    sources.add_argument(
+        "--hdf5",
+        nargs="+",
+        metavar="FILE",
+        help="original BiGS pretraining shards (pre-masked)",
+    )
+    corpus.add_argument(
+        "--document-separator", default="line", choices=("line", "blank_line")
+    )
+    corpus.add_argument(
+        "--heldout-every",
+        type=int,
+        default=heldout_every,
+        metavar="N",
+        help="hold out one document in N from training and score the "
+        "masked LM on them at every checkpoint (OUT/heldout_log.csv; "
+        "default %(default)s)",
+    )
+    corpus.add_argument("--tfds-split", default="train")
+    corpus.add_argument("--tfds-text-key", default="text")

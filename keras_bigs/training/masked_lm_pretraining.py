@@ -16,6 +16,7 @@ import tensorflow as tf
 from keras_bigs.data.glue_tasks import GLUE_TASKS
 from keras_bigs.data.glue_tsv import read_glue_tsv
 from keras_bigs.data.hdf5_shards import hdf5_shard_dataset
+from keras_bigs.data.holdout import hold_out_every
 from keras_bigs.data.host_sharding import shard_for_host
 from keras_bigs.data.length_buckets import bucket_batches
 from keras_bigs.data.length_buckets import check_buckets
@@ -37,6 +38,8 @@ from keras_bigs.training.callbacks import restore_training_state
 from keras_bigs.training.compilations import TraceCounter
 from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
+from keras_bigs.training.masked_lm_evaluation import HeldOutEvaluation
+from keras_bigs.training.masked_lm_evaluation import read_heldout_log
 from keras_bigs.training.optimizer import bigs_optimizer
 from keras_bigs.training.sequence_length import extend_sequence_length
 from keras_bigs.training.small_bigs import small_architecture
@@ -45,6 +48,8 @@ from keras_bigs.training.small_bigs import small_backbone
 # Examples masked once, with a fixed seed, to measure the loss before and
 # after training.
 EVAL_EXAMPLES = 256
+# The most held-out examples scored at each checkpoint.
+HELDOUT_EXAMPLES = 1024
 
 
 @dataclasses.dataclass
@@ -62,7 +67,12 @@ class PretrainRun:
     scratch); such a model trains on batches grouped by length, padded to
     `buckets` (default: powers of two from 16 up to `sequence_length`),
     which saves compute where examples are shorter than `sequence_length`
-    (HDF5 shards, or a corpus of short documents).
+    (HDF5 shards, or a corpus of short documents). `architecture`: from
+    scratch, `small_backbone` arguments (`num_layers`, `hidden_dim`,
+    `block_type`, ...) in place of its defaults. `heldout_every`: hold out
+    every n-th document (every n-th example of HDF5 shards) from training
+    and score the masked LM on them at every checkpoint
+    (`heldout_log.csv`); 0 holds out nothing.
     """
 
     output_dir: str
@@ -74,6 +84,7 @@ class PretrainRun:
     tfds_text_key: str = "text"
     hdf5_files: list = None
     preset: str = None
+    architecture: dict = None
     sequence_length: int = 128
     padding_invariant: bool = None
     buckets: tuple = None
@@ -91,6 +102,7 @@ class PretrainRun:
     mixed_precision: str = None
     seed: int = 0
     verbose: int = 1
+    heldout_every: int = 0
 
     def __post_init__(self):
         sources = [
@@ -103,6 +115,16 @@ class PretrainRun:
             raise ValueError(
                 "Pass exactly one corpus: text_files, glue_dir, tfds_name or "
                 "hdf5_files."
+            )
+        if self.preset is not None and self.architecture:
+            raise ValueError(
+                "architecture sets up a model from scratch; a preset brings "
+                "its own. Pass one of preset and architecture."
+            )
+        if self.heldout_every == 1 or self.heldout_every < 0:
+            raise ValueError(
+                f"heldout_every must be 0 (nothing held out) or at least 2, "
+                f"not {self.heldout_every}."
             )
         if self.learning_rate is None:
             self.learning_rate = 1e-3 if self.preset is None else 1e-4
@@ -137,39 +159,56 @@ class CorpusSource:
 
     Attributes:
         examples: callable `(num_hosts, host_index)` -> that host's
-            unbatched examples (`tf.data.Dataset`): `(x, y, sample_weight)`
-            when `premasked`, else packed token dicts for
-            `masked_lm_dataset`.
+            unbatched training examples (`tf.data.Dataset`):
+            `(x, y, sample_weight)` when `premasked`, else packed token
+            dicts for `masked_lm_dataset`.
         premasked: bool. Whether the examples come masked (the original
             HDF5 shards).
+        heldout: callable `()` -> the held-out examples, in the same form;
+            `None` when nothing is held out.
     """
 
     examples: Callable
     premasked: bool
+    heldout: Callable = None
 
 
 def corpus_source(run, tokenizer):
     """The `CorpusSource` of the run's corpus.
 
     Args:
-        run: a `PretrainRun`; its corpus fields, `sequence_length` and
-            `seed` (the HDF5 file order) are read.
+        run: a `PretrainRun`; its corpus fields, `sequence_length`,
+            `heldout_every` and `seed` (the HDF5 file order) are read.
         tokenizer: the `BiGSTokenizer` that packs text documents.
 
     Returns:
         A `CorpusSource`.
     """
+    every = run.heldout_every
     if run.hdf5_files is not None:
 
         def shards(files):
             return hdf5_shard_dataset(files, run.sequence_length, seed=run.seed)
 
         def hdf5_examples(num_hosts, host_index):
-            return shard_for_host(run.hdf5_files, num_hosts, host_index, shards)
+            examples = shard_for_host(
+                run.hdf5_files, num_hosts, host_index, shards
+            )
+            return hold_out_every(examples, every)[0] if every else examples
 
-        return CorpusSource(hdf5_examples, premasked=True)
+        def hdf5_heldout():
+            return hold_out_every(shards(run.hdf5_files), every)[1]
+
+        return CorpusSource(
+            hdf5_examples,
+            premasked=True,
+            heldout=hdf5_heldout if every else None,
+        )
 
     documents = _documents(run)
+    heldout_documents = None
+    if every:
+        documents, heldout_documents = hold_out_every(documents, every)
 
     def packed_examples(num_hosts, host_index):
         return pack_documents(
@@ -178,7 +217,14 @@ def corpus_source(run, tokenizer):
             run.sequence_length,
         )
 
-    return CorpusSource(packed_examples, premasked=False)
+    def packed_heldout():
+        return pack_documents(heldout_documents, tokenizer, run.sequence_length)
+
+    return CorpusSource(
+        packed_examples,
+        premasked=False,
+        heldout=packed_heldout if every else None,
+    )
 
 
 def training_dataset_fn(
@@ -224,27 +270,39 @@ def training_dataset_fn(
     return dataset_fn
 
 
-def evaluation_dataset(corpus, tokenizer, batch_size, seed):
-    """The first `EVAL_EXAMPLES` examples, masked once with a fixed seed:
-    the same batches before and after training, to measure the loss drop.
-    (They are also trained on: this measures fitting, not held-out
-    generalisation.)
+def evaluation_dataset(corpus, tokenizer, batch_size, seed, heldout=False):
+    """Examples masked once with a fixed seed: the same batches at every
+    point of training. By default the first `EVAL_EXAMPLES` training
+    examples, to measure the loss drop (fitting, not generalisation); with
+    `heldout=True` the first `HELDOUT_EXAMPLES` held-out ones.
 
     Args:
         corpus: the run's `CorpusSource`.
         tokenizer: the `BiGSTokenizer` of the corpus (for masking).
         batch_size: int.
         seed: int. Fixes the masks.
+        heldout: bool. Score held-out examples (the corpus must hold some
+            out).
 
     Returns:
         A cached `tf.data.Dataset` of known size.
     """
-    examples = corpus.examples(1, 0).take(EVAL_EXAMPLES)
+    if heldout:
+        examples = corpus.heldout().take(HELDOUT_EXAMPLES)
+    else:
+        examples = corpus.examples(1, 0).take(EVAL_EXAMPLES)
     batches = examples.batch(batch_size)
     if not corpus.premasked:
         batches = masked_lm_dataset(batches, tokenizer, seed=seed)
     batches = batches.cache()
     count = sum(1 for _ in batches)  # fills the cache; a known size
+    if count == 0:
+        raise ValueError(
+            "The corpus holds out no examples: hold out a larger share (a "
+            "smaller heldout_every) or use a larger corpus."
+            if heldout
+            else "The corpus gave no examples to evaluate on."
+        )
     return batches.apply(tf.data.experimental.assert_cardinality(count))
 
 
@@ -256,6 +314,7 @@ def build_masked_lm(run, load_weights=True):
             small_backbone(
                 run.sequence_length,
                 padding_invariant=bool(run.padding_invariant),
+                **(run.architecture or {}),
             ),
             preprocessor=None,
         )
@@ -285,7 +344,9 @@ def pretrain(run, callbacks=()):
     preset with tokenizer and `BiGSMaskedLMPreprocessor`, loadable by every
     task class, e.g. `BiGSClassifier.from_preset(path, num_classes=2)`) and
     `pretrain_results.json` (loss on a fixed masked batch before and after,
-    throughput). Returns the results.
+    throughput); with `run.heldout_every`, `heldout_log.csv` (held-out
+    masked-token loss and accuracy at step 0 and every checkpoint).
+    Returns the results.
     """
     os.makedirs(run.output_dir, exist_ok=True)
     set_mixed_precision(run.mixed_precision)
@@ -295,6 +356,15 @@ def pretrain(run, callbacks=()):
     results_path = os.path.join(run.output_dir, "pretrain_results.json")
     corpus = corpus_source(run, tokenizer)
     evaluation = evaluation_dataset(corpus, tokenizer, run.batch_size, run.seed)
+    heldout = None
+    if corpus.heldout is not None:
+        heldout = HeldOutEvaluation(
+            evaluation_dataset(
+                corpus, tokenizer, run.batch_size, run.seed, heldout=True
+            ),
+            os.path.join(run.output_dir, "heldout_log.csv"),
+            tokens_per_step=run.batch_size * run.sequence_length,
+        )
 
     existing = checkpoint_paths(checkpoints_dir)
     with setup.scope():
@@ -327,6 +397,11 @@ def pretrain(run, callbacks=()):
             "the padded length."
         )
     start_step = checkpoint_step(existing[-1]) if existing else 0
+    if heldout is not None:
+        heldout.set_model(masked_lm)
+        heldout.resume(start_step)
+        if start_step == 0:
+            heldout.record(0)
     if start_step == 0:
         initial_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
         with open(results_path, "w") as f:
@@ -364,6 +439,9 @@ def pretrain(run, callbacks=()):
         steps_per_epoch=run.checkpoint_every,
         callbacks=[
             throughput,
+            # Before the checkpoint: a run stopped between the two redoes
+            # the period and its row.
+            *([heldout] if heldout else []),
             StepCheckpoint(checkpoints_dir, keep=run.keep_checkpoints),
             keras.callbacks.CSVLogger(
                 os.path.join(run.output_dir, "training_log.csv"), append=True
@@ -399,6 +477,9 @@ def pretrain(run, callbacks=()):
         "buckets": list(buckets) if buckets else None,
         "compiled_training_programs": programs,
         "batch_size": run.batch_size,
+        "heldout": (
+            read_heldout_log(heldout.path) if heldout is not None else None
+        ),
         "preset": run.preset,
         "architecture": (
             None if run.preset else small_architecture(masked_lm.backbone)

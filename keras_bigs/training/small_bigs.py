@@ -12,6 +12,9 @@ def small_backbone(
     hidden_dim=128,
     intermediate_dim=256,
     state_dim=16,
+    block_type="gated",
+    routing="ssm",
+    num_heads=None,
     padding_invariant=False,
 ):
     """A new, small `BiGSBackbone`.
@@ -28,6 +31,11 @@ def small_backbone(
         hidden_dim: int. Width of the residual stream.
         intermediate_dim: int. Width of the gated feed-forward path.
         state_dim: int. State size of each SSM.
+        block_type: `"gated"` (BiGS) or `"stack"`: the paper's
+            architecture ablation (see `BiGSBackbone`).
+        routing: `"ssm"` or `"attention"`: the paper's routing ablation.
+        num_heads: int. Attention heads with `routing="attention"`;
+            default `hidden_dim // 64`.
         padding_invariant: bool. Keep padding out of the SSMs (see
             `BiGSBackbone`).
 
@@ -49,6 +57,9 @@ def small_backbone(
         intermediate_dim=intermediate_dim,
         state_dim=state_dim,
         max_sequence_length=sequence_length,
+        block_type=block_type,
+        routing=routing,
+        num_heads=num_heads,
         padding_invariant=padding_invariant,
     )
 
@@ -61,8 +72,8 @@ def small_architecture(backbone):
         backbone: a `BiGSBackbone`.
 
     Returns:
-        dict: `vocabulary_size`, `num_layers`, `hidden_dim`,
-        `intermediate_dim`, `state_dim` and `padding_invariant` from the
+        dict: every argument of `small_backbone` but the sequence length
+        (`vocabulary_size`, `num_layers`, `hidden_dim`, ...), from the
         backbone's config.
 
     Example:

@@ -171,6 +171,10 @@ def models():
             num_classes=3,
             preprocessor=preprocessor(classifier_preprocessor),
         ),
+        embedder=keras_bigs.BiGSTextEmbedder(
+            strong(tiny_backbone(SEQUENCE_LENGTH, padding_invariant=True)),
+            preprocessor=preprocessor(keras_bigs.BiGSTextEmbedderPreprocessor),
+        ),
     )
 
 
@@ -198,6 +202,7 @@ def served(models, tmp_path_factory):
             "regressor",
             "masked_lm",
             "invariant",
+            "embedder",
         )
     }
     # A folder holding an older export: replaced with overwrite=True.
@@ -222,6 +227,7 @@ def served(models, tmp_path_factory):
             max_masks=MAX_MASKS,
         ),
         "invariant": export_for_serving(models.invariant, folder["invariant"]),
+        "embedder": export_for_serving(models.embedder, folder["embedder"]),
     }
     tokens = {
         name: np.asarray(value).astype("int32")
@@ -284,6 +290,15 @@ def served(models, tmp_path_factory):
             "serve_tokens",
             invariant_tokens,
         ),
+        "embedder_texts": ("embedder", "serving_default", {"text": SENT}),
+        "embedder_tokens": (
+            "embedder",
+            "serve_tokens",
+            {
+                name: value[:, :SHORT_TOKENS]
+                for name, value in invariant_tokens.items()
+            },
+        ),
     }
     requests = {
         key: (folder[model], signature, inputs)
@@ -321,6 +336,8 @@ def served(models, tmp_path_factory):
             invariant=models.invariant.predict(PREDICTED, verbose=0),
             invariant_short=models.invariant.predict(SHORT_TEXTS, verbose=0),
             invariant_huge=models.invariant.predict([HUGE_TEXT], verbose=0),
+            embeddings=models.embedder.predict(PREDICTED, verbose=0),
+            short_embeddings=models.embedder.predict(SHORT_TEXTS, verbose=0),
             vocabulary=np.array(
                 models.masked_lm.preprocessor.tokenizer.get_vocabulary(),
                 dtype=object,
@@ -577,7 +594,8 @@ def test_unsupported_tasks_and_arguments_are_errors(models, tmp_path):
     path = str(tmp_path / "export")
     with pytest.raises(
         TypeError,
-        match="exports BiGSClassifier and BiGSMaskedLM; got BiGSBackbone",
+        match="exports BiGSClassifier, BiGSMaskedLM, BiGSTextEmbedder; got "
+        "BiGSBackbone",
     ):
         export_for_serving(models.classifier.backbone, path)
     with pytest.raises(ValueError, match="weights_dtype='int8'"):
@@ -725,6 +743,23 @@ def test_invariant_export_gives_the_keras_predictions(served):
 def test_invariant_token_signature_takes_any_length(served):
     for key in ("invariant_tokens_short", "invariant_tokens_full"):
         assert_classifier_outputs(served.results, key, served.invariant_short)
+
+
+@pytest.mark.backends("jax", "tensorflow")
+def test_embedder_serves_the_keras_embeddings(served):
+    signature = served.reports["embedder"]["signatures"]["serving_default"]
+    assert signature["outputs"] == {
+        "embedding": {"dtype": "float32", "shape": [None, 16]}
+    }
+    for key, expected in (
+        ("embedder_texts", served.embeddings),
+        ("embedder_tokens", served.short_embeddings),
+    ):
+        embedding = served.results[f"{key}/embedding"]
+        np.testing.assert_allclose(embedding, expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            np.linalg.norm(embedding, axis=-1), 1.0, rtol=1e-6
+        )
 
 
 @pytest.mark.backends("jax", "tensorflow")

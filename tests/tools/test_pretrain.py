@@ -59,6 +59,8 @@ def test_pretrain_resumes_from_the_last_checkpoint(corpus, tmp_path):
         "4",
         "--sequence-length",
         "32",
+        "--heldout-every",
+        "4",
         "--verbose",
         "0",
     ]
@@ -77,6 +79,13 @@ def test_pretrain_resumes_from_the_last_checkpoint(corpus, tmp_path):
     with open(output / "training_log.csv") as f:
         epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
     assert epochs == [0, 1, 2]  # each period logged once across both runs
+    # Held-out scores at the start and at every checkpoint, each once.
+    with open(output / "heldout_log.csv") as f:
+        heldout = list(csv.DictReader(f))
+    assert [int(row["step"]) for row in heldout] == [0, 2, 4, 6]
+    assert [int(row["tokens_seen"]) for row in heldout] == [0, 256, 512, 768]
+    assert [row["step"] for row in results["heldout"]] == [0, 2, 4, 6]
+    assert all(0 <= float(row["accuracy"]) <= 1 for row in heldout)
     # The last checkpoint holds the optimizer state at step 6.
     masked_lm = keras_bigs.BiGSMaskedLM.from_preset(
         str(output / "model"), preprocessor=None

@@ -11,6 +11,9 @@ def test_small_backbone_defaults_and_named_overrides():
         "hidden_dim": 128,
         "intermediate_dim": 256,
         "state_dim": 16,
+        "block_type": "gated",
+        "routing": "ssm",
+        "num_heads": 2,
         "padding_invariant": False,
     }
     smaller = small_backbone(
@@ -20,6 +23,9 @@ def test_small_backbone_defaults_and_named_overrides():
         hidden_dim=8,
         intermediate_dim=16,
         state_dim=4,
+        block_type="stack",
+        routing="attention",
+        num_heads=1,
         padding_invariant=True,
     )
     assert small_architecture(smaller) == {
@@ -28,5 +34,8 @@ def test_small_backbone_defaults_and_named_overrides():
         "hidden_dim": 8,
         "intermediate_dim": 16,
         "state_dim": 4,
+        "block_type": "stack",
+        "routing": "attention",
+        "num_heads": 1,
         "padding_invariant": True,
     }
