@@ -116,10 +116,9 @@ def main(argv=None):
             plot_kernel_comparison(
                 all_offsets,
                 [ours, theirs],
-                [
-                    pathlib.Path(args.model).name,
-                    pathlib.Path(args.compare).name,
-                ],
+                # As given: two folders' names alone may be the same
+                # ("model").
+                [args.model, args.compare],
                 compare_output,
                 layers=args.layers,
             )
