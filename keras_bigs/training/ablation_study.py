@@ -161,15 +161,22 @@ def encoder_parameters(backbone):
     return int(sum(layer.count_params() for layer in backbone.bigs_layers))
 
 
+def _arguments(study, architecture, intermediate_dim):
+    """`small_backbone` arguments of one architecture at one width."""
+    return {
+        "num_layers": study.num_layers,
+        "hidden_dim": study.hidden_dim,
+        "intermediate_dim": intermediate_dim,
+        "state_dim": study.state_dim,
+        "block_type": architecture.block_type,
+        "routing": architecture.routing,
+    }
+
+
 def _backbone(study, architecture, intermediate_dim):
     return small_backbone(
         study.sequence_length,
-        num_layers=study.num_layers,
-        hidden_dim=study.hidden_dim,
-        intermediate_dim=intermediate_dim,
-        state_dim=study.state_dim,
-        block_type=architecture.block_type,
-        routing=architecture.routing,
+        **_arguments(study, architecture, intermediate_dim),
     )
 
 
@@ -204,14 +211,7 @@ def matched_architectures(study):
         backbone = _backbone(study, architecture, width)
         matched[name] = {
             "label": architecture.label,
-            "arguments": {
-                "num_layers": study.num_layers,
-                "hidden_dim": study.hidden_dim,
-                "intermediate_dim": width,
-                "state_dim": study.state_dim,
-                "block_type": architecture.block_type,
-                "routing": architecture.routing,
-            },
+            "arguments": _arguments(study, architecture, width),
             "encoder_parameters": encoder_parameters(backbone),
             "parameters": int(backbone.count_params()),
         }
