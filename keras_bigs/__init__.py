@@ -19,42 +19,17 @@ from keras_bigs.layers import BiGSBlock
 from keras_bigs.layers import GatedFFN
 from keras_bigs.layers import S4DConv
 from keras_bigs.layers import StackBlock
-from keras_bigs.models import BIGS_PRESETS
-from keras_bigs.models import BiGSBackbone
-from keras_bigs.models import BiGSClassifier
-from keras_bigs.models import BiGSMaskedLM
-from keras_bigs.models import BiGSMaskedLMPreprocessor
-from keras_bigs.models import BiGSMultipleChoice
-from keras_bigs.models import BiGSMultipleChoicePreprocessor
-from keras_bigs.models import BiGSQuestionAnswerer
-from keras_bigs.models import BiGSQuestionAnswererPreprocessor
-from keras_bigs.models import BiGSTextClassifierPreprocessor
-from keras_bigs.models import BiGSTextEmbedder
-from keras_bigs.models import BiGSTextEmbedderPreprocessor
-from keras_bigs.models import BiGSTokenClassifier
-from keras_bigs.models import BiGSTokenClassifierPreprocessor
-from keras_bigs.models import BiGSTokenizer
+
+# Every public name of `keras_bigs.models` is also a top-level name; its
+# `__all__` is the one list of them.
+from keras_bigs.models import *  # noqa: F403
 from keras_bigs.serving import export_for_serving
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BIGS_PRESETS",
-    "BiGSBackbone",
+    *models.__all__,
     "BiGSBlock",
-    "BiGSClassifier",
-    "BiGSMaskedLM",
-    "BiGSMaskedLMPreprocessor",
-    "BiGSMultipleChoice",
-    "BiGSMultipleChoicePreprocessor",
-    "BiGSQuestionAnswerer",
-    "BiGSQuestionAnswererPreprocessor",
-    "BiGSTextClassifierPreprocessor",
-    "BiGSTextEmbedder",
-    "BiGSTextEmbedderPreprocessor",
-    "BiGSTokenClassifier",
-    "BiGSTokenClassifierPreprocessor",
-    "BiGSTokenizer",
     "CheckpointError",
     "GatedFFN",
     "S4DConv",

@@ -1,3 +1,4 @@
+import fnmatch
 import os
 import pathlib
 
@@ -54,23 +55,141 @@ def tiny_backbone(max_sequence_length, **kwargs):
     return keras_bigs.BiGSBackbone(**{**config, **kwargs})
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "backends(*names): run only on these Keras backends"
-    )
+BACKENDS = ("jax", "tensorflow", "torch")
+
+# Where each test runs, by scope. Each test gets the markers `on_<backend>`
+# of the backends it runs on (and `backend_free` or `end_to_end`):
+# `tests/run.sh` runs each backend's share with `-m on_<backend>`; run
+# directly, a test outside this backend's share is skipped, saying why.
+# BIGS_TEST_EVERY_BACKEND=1 puts every test in every backend's share (a
+# `backends` marker still applies).
+BACKEND_FREE = ("backend_free", ("jax",))
+END_TO_END = ("end_to_end", ("jax",))
+JAX_AND_TENSORFLOW = ("jax_and_tensorflow", ("jax", "tensorflow"))
+EVERY_BACKEND = ("every_backend", BACKENDS)
+
+# The scope of each test: the first pattern (`fnmatch`, on the test's node
+# id) that matches it decides; a test that none matches runs on every
+# backend. Backend-free: the test's result cannot depend on the Keras
+# backend, since it calls no Keras model or op outside tf.data (tf.data
+# runs on TensorFlow whatever the backend): data pipelines, metrics,
+# planners, the import graph, docstrings. End to end: a tool's command
+# line, run once. Jax and tensorflow: the recipe, analysis and performance
+# code; the developers' guide promises torch the layers, backbone and
+# tasks, with conversion and serving, which keep every backend.
+TEST_SCOPES = [
+    # Tests in backend-free files that train a task on the pipeline.
+    ("tests/data/test_glue_fit.py::*", JAX_AND_TENSORFLOW),
+    (
+        "tests/data/test_hdf5_shards.py::test_masked_lm_trains_on_both_*",
+        JAX_AND_TENSORFLOW,
+    ),
+    ("tests/data/test_conll.py::*", BACKEND_FREE),
+    ("tests/data/test_glue_dataset.py::*", BACKEND_FREE),
+    ("tests/data/test_glue_splits.py::*", BACKEND_FREE),
+    ("tests/data/test_glue_tasks.py::*", BACKEND_FREE),
+    ("tests/data/test_glue_training_data.py::*", BACKEND_FREE),
+    ("tests/data/test_glue_tsv.py::*", BACKEND_FREE),
+    ("tests/data/test_hdf5_shards.py::*", BACKEND_FREE),
+    ("tests/data/test_holdout.py::*", BACKEND_FREE),
+    ("tests/data/test_host_sharding.py::*", BACKEND_FREE),
+    ("tests/data/test_length_buckets.py::*", BACKEND_FREE),
+    ("tests/data/test_masked_lm.py::*", BACKEND_FREE),
+    ("tests/data/test_pretraining_corpus.py::*", BACKEND_FREE),
+    ("tests/data/test_text_corpus.py::*", BACKEND_FREE),
+    ("tests/data/test_training_input.py::*", BACKEND_FREE),
+    ("tests/training/test_metrics.py::*", BACKEND_FREE),
+    ("tests/training/test_entity_metrics.py::*", BACKEND_FREE),
+    ("tests/training/test_ablation_study.py::*", BACKEND_FREE),
+    ("tests/training/test_paper_table1.py::*", BACKEND_FREE),
+    ("tests/performance/test_flops.py::*", BACKEND_FREE),
+    ("tests/test_architecture.py::*", BACKEND_FREE),
+    ("tests/test_docs.py::*", BACKEND_FREE),
+    ("tests/test_docstring_examples.py::*[[]keras_bigs.data.*", BACKEND_FREE),
+    (
+        "tests/test_docstring_examples.py::*[[]keras_bigs.training.metrics*",
+        BACKEND_FREE,
+    ),
+    (
+        "tests/test_docstring_examples.py::*[[]keras_bigs.training.entity_*",
+        BACKEND_FREE,
+    ),
+    (
+        "tests/test_docstring_examples.py::*[[]keras_bigs.performance.flops."
+        "*_flops[]]",
+        BACKEND_FREE,
+    ),
+    ("tests/test_docstring_examples.py::test_public_classes_*", BACKEND_FREE),
+    ("tests/test_docstring_examples.py::test_results_are_*", BACKEND_FREE),
+    ("tests/tools/*", END_TO_END),
+    ("tests/training/test_distribution.py::*", JAX_AND_TENSORFLOW),
+    ("tests/training/test_masked_lm_evaluation.py::*", JAX_AND_TENSORFLOW),
+    ("tests/training/test_optimizer.py::*", JAX_AND_TENSORFLOW),
+    ("tests/training/test_recipe.py::*", JAX_AND_TENSORFLOW),
+    ("tests/training/test_finetuning.py::*", JAX_AND_TENSORFLOW),
+    ("tests/training/test_sequence_length.py::*", JAX_AND_TENSORFLOW),
+    ("tests/training/test_small_bigs.py::*", JAX_AND_TENSORFLOW),
+    ("tests/analysis/test_agreement.py::*", JAX_AND_TENSORFLOW),
+    ("tests/analysis/test_kernels.py::*", JAX_AND_TENSORFLOW),
+    ("tests/analysis/test_length.py::*", JAX_AND_TENSORFLOW),
+    ("tests/performance/test_xla_cost.py::*", JAX_AND_TENSORFLOW),
+    (
+        "tests/test_docstring_examples.py::*[[]keras_bigs.analysis.*",
+        JAX_AND_TENSORFLOW,
+    ),
+    (
+        "tests/test_docstring_examples.py::*[[]keras_bigs.performance.*",
+        JAX_AND_TENSORFLOW,
+    ),
+    (
+        "tests/test_docstring_examples.py::*[[]keras_bigs.training.*",
+        JAX_AND_TENSORFLOW,
+    ),
+]
 
 
+def scope_of(nodeid):
+    """`(scope name, backends)` of the test with this node id."""
+    for pattern, scope in TEST_SCOPES:
+        if fnmatch.fnmatchcase(nodeid, pattern):
+            return scope
+    return EVERY_BACKEND
+
+
+def backends_of(item):
+    """The backends `item` runs on: its scope's, narrowed by its
+    `backends` marker; a marker that names none of the scope's backends
+    is about those others, and wins."""
+    name, backends = scope_of(item.nodeid)
+    if os.environ.get("BIGS_TEST_EVERY_BACKEND") == "1":
+        backends = BACKENDS
+    marker = item.get_closest_marker("backends")
+    if marker is None:
+        return name, backends
+    named = tuple(b for b in backends if b in marker.args)
+    return name, named or tuple(marker.args)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    # tryfirst: the markers are in place before `-m` deselects.
     backend = keras.backend.backend()
     for item in items:
+        name, backends = backends_of(item)
+        if name in ("backend_free", "end_to_end"):
+            item.add_marker(name)
+        for each in backends:
+            item.add_marker(f"on_{each}")
+        if backend in backends:
+            continue
         marker = item.get_closest_marker("backends")
-        if marker and backend not in marker.args:
-            item.add_marker(
-                pytest.mark.skip(
-                    reason=f"needs backend {' or '.join(marker.args)}; "
-                    f"this run uses {backend}"
-                )
-            )
+        if marker is not None and backend not in marker.args:
+            reason = f"needs backend {' or '.join(marker.args)}"
+        else:
+            reason = f"{name} test: runs on {', '.join(backends)}"
+        item.add_marker(
+            pytest.mark.skip(reason=f"{reason}; this run uses {backend}")
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,9 @@ NOT_RUN = {
     "keras_bigs.data.text_corpus.tfds_text_dataset": DOWNLOADS,
     "keras_bigs.data.hdf5_shards.hdf5_shard_dataset": "reads HDF5 shards",
     "keras_bigs.data.host_sharding.shard_for_host": "reads HDF5 shards",
-    "keras_bigs.training.distribution.bigs_layout_map": "needs 8 TPU chips",
+    "keras_bigs.training.distribution.layout_map.bigs_layout_map": (
+        "needs 8 TPU chips"
+    ),
 }
 # Keras exports TF SavedModels from the JAX and TensorFlow backends only.
 NEEDS_SAVED_MODEL_EXPORT = ("keras_bigs.serving.export.export_for_serving",)

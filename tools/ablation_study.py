@@ -21,7 +21,6 @@ pretraining from its checkpoint.
         --output-dir gs://bucket/ablation --strategy tpu --tpu my-tpu
 """
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -33,16 +32,15 @@ from keras_bigs.training.ablation_study import AblationStudy
 from keras_bigs.training.ablation_study import model_label
 from keras_bigs.training.ablation_study import results_table
 from keras_bigs.training.ablation_study import run_ablation_study
+from keras_bigs.training.command_line import CORPUS_FLAGS
 from keras_bigs.training.command_line import add_corpus_arguments
-from keras_bigs.training.command_line import add_hardware_arguments
+from keras_bigs.training.command_line import run_from_args
+from keras_bigs.training.command_line import tool_parser
+from keras_bigs.training.recipe import add_recipe_arguments
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = tool_parser(__doc__)
     defaults = AblationStudy(output_dir="")
     add_corpus_arguments(
         parser, glue_sentences=False, heldout_every=defaults.heldout_every
@@ -71,19 +69,10 @@ def parse_args(argv=None):
         "--pretrain-steps", type=int, default=defaults.pretrain_steps
     )
     pretraining.add_argument(
-        "--batch-size", type=int, default=defaults.batch_size
-    )
-    pretraining.add_argument(
         "--evaluate-every",
         type=int,
         default=defaults.evaluate_every,
         help="held-out scoring and checkpoint interval, in steps",
-    )
-    pretraining.add_argument(
-        "--learning-rate", type=float, default=defaults.learning_rate
-    )
-    pretraining.add_argument(
-        "--warmup-fraction", type=float, default=defaults.warmup_fraction
     )
     glue = parser.add_argument_group("GLUE fine-tuning")
     glue.add_argument(
@@ -105,29 +94,16 @@ def parse_args(argv=None):
     glue.add_argument(
         "--glue-batch-size", type=int, default=defaults.glue_batch_size
     )
-    parser.add_argument("--seed", type=int, default=0)
-    add_hardware_arguments(parser)
+    # Pretraining's recipe; GLUE fine-tuning takes its optimizer constants,
+    # hardware, seed and --freeze-ssm (`glue_recipe`).
+    add_recipe_arguments(parser, **dataclasses.asdict(defaults.recipe))
     parser.add_argument("--output-dir", required=True)
-    parser.add_argument(
-        "--verbose",
-        type=int,
-        default=defaults.verbose,
-        help="Keras progress: 1 bar, 2 a line per period",
-    )
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    # Every flag sets the study field of its name; the corpus flags are
-    # named as in tools/pretrain.py.
-    renamed = {"text_files": "text", "tfds_name": "tfds", "hdf5_files": "hdf5"}
-    study = AblationStudy(
-        **{
-            field.name: getattr(args, renamed.get(field.name, field.name))
-            for field in dataclasses.fields(AblationStudy)
-        }
-    )
+    study = run_from_args(AblationStudy, args, **CORPUS_FLAGS)
     results = run_ablation_study(study)
     plot_heldout_curves(
         {

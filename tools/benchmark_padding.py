@@ -15,7 +15,6 @@ the ratios; --json writes them with the settings.
 """
 
 import argparse
-import json
 import sys
 import tempfile
 
@@ -24,6 +23,7 @@ import keras
 from keras_bigs.data.length_buckets import default_buckets
 from keras_bigs.performance import padding
 from keras_bigs.performance.benchmark import machine_description
+from keras_bigs.performance.benchmark import write_results
 
 
 def parse_args(argv=None):
@@ -121,9 +121,7 @@ def main(argv=None):
         results["serving_speedup"] = (
             serving["bigs_bucketed"] / serving["bigs_fixed"]
         )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_results(args.json, results)
     return 0
 
 

@@ -14,7 +14,6 @@ test_quantization.py asserts). --json writes the results.
 """
 
 import argparse
-import json
 import sys
 import tempfile
 
@@ -22,6 +21,7 @@ import keras
 
 from keras_bigs.performance import quantization
 from keras_bigs.performance.benchmark import machine_description
+from keras_bigs.performance.benchmark import write_results
 
 
 def parse_args(argv=None):
@@ -98,9 +98,7 @@ def main(argv=None):
         print(f"\nint8 on {args.fixtures}: max|int8 - float32| / max|float32|")
         for checkpoint, task, output, error in errors:
             print(f"{checkpoint:>26}  {task:>20}  {output:>13}  {error:.1e}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_results(args.json, results)
     return 0
 
 

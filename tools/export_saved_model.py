@@ -8,10 +8,10 @@ preset (`task.json`) or the checkpoint's architecture unless `--task` says
 otherwise (`--task embedder` serves any preset's backbone as sentence
 embeddings). DST gets a SavedModel whose `serving_default` signature takes raw
 strings (`text`, or `text_a` and `text_b` with `--pairs`) and a
-`serve_tokens` signature taking token ids; see README.md, "Serving". Prints
-the signatures, the size and, with 16-bit weights, how far the outputs move
-on a fixed batch. Exporting needs KERAS_BACKEND=jax or tensorflow; the
-SavedModel itself needs neither Keras nor keras_bigs.
+`serve_tokens` signature taking token ids (docs/export_and_serving.md).
+Prints the signatures, the size and, with 16-bit weights, how far the
+outputs move on a fixed batch. Exporting needs KERAS_BACKEND=jax or
+tensorflow; the SavedModel itself needs neither Keras nor keras_bigs.
 
     KERAS_BACKEND=jax python tools/export_saved_model.py \
         runs/sst2/best_model exports/sst2/1

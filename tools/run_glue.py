@@ -7,7 +7,7 @@ Evaluates with the task's official metrics on DIR/<Task>/dev.tsv when it
 exists, otherwise on a validation part carved out of train (SST-2 in
 ../shared), and writes OUT/eval_results.json, OUT/best_model/ (a keras-hub
 preset), OUT/training_log.csv and OUT/tensorboard/; with --export DIR, also
-a SavedModel of the best model for TF Serving (README.md, "Serving").
+a SavedModel of the best model for TF Serving (docs/export_and_serving.md).
 
     python tools/run_glue.py --task sst2 --glue-dir ../shared/glue \\
         --output-dir runs/sst2
@@ -17,7 +17,6 @@ a SavedModel of the best model for TF Serving (README.md, "Serving").
         --preset bigs_512_en --from-mnli
 """
 
-import argparse
 import json
 import sys
 
@@ -26,20 +25,18 @@ import keras
 from keras_bigs.data import DEFAULT_VALIDATION_FRACTION
 from keras_bigs.data import GLUE_TASKS
 from keras_bigs.serving import check_destination
-from keras_bigs.training.command_line import add_hardware_arguments
 from keras_bigs.training.command_line import add_padding_arguments
-from keras_bigs.training.command_line import add_recipe_arguments
+from keras_bigs.training.command_line import run_from_args
+from keras_bigs.training.command_line import tool_parser
+from keras_bigs.training.glue_finetuning import LEARNING_RATES
 from keras_bigs.training.glue_finetuning import GlueRun
 from keras_bigs.training.glue_finetuning import finetune_glue
 from keras_bigs.training.glue_finetuning import mnli_counterpart
+from keras_bigs.training.recipe import add_recipe_arguments
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = tool_parser(__doc__)
     data = parser.add_argument_group("data")
     data.add_argument("--task", required=True, choices=sorted(GLUE_TASKS))
     data.add_argument("--glue-dir", help="GLUE folder (CoLA/, SST-2/, ...)")
@@ -89,21 +86,12 @@ def parse_args(argv=None):
     model.add_argument("--dropout", type=float, default=0.1)
     train = parser.add_argument_group("training")
     train.add_argument(
-        "--batch-size", type=int, default=32, help="global batch size"
-    )
-    train.add_argument(
         "--epochs", type=int, help="default 3 from a preset, 1 from scratch"
     )
     train.add_argument(
         "--max-steps", type=int, help="stop after this many steps"
     )
-    train.add_argument(
-        "--learning-rate",
-        type=float,
-        help="peak rate; default 2e-5 from a preset, 1e-3 from scratch",
-    )
-    add_recipe_arguments(train, schedule="linear", warmup_fraction=0.1)
-    add_hardware_arguments(parser)
+    add_recipe_arguments(parser, LEARNING_RATES)
     parser.add_argument("--output-dir", required=True)
     parser.add_argument(
         "--export",
@@ -112,12 +100,6 @@ def parse_args(argv=None):
         "for TF Serving to DIR (empty or absent; e.g. "
         "exports/sst2/1); needs KERAS_BACKEND jax or "
         "tensorflow",
-    )
-    parser.add_argument(
-        "--verbose",
-        type=int,
-        default=1,
-        help="Keras progress: 1 bar, 2 a line per epoch",
     )
     args = parser.parse_args(argv)
     if not args.tfds and not args.glue_dir:
@@ -143,35 +125,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    run = GlueRun(
-        task=args.task,
-        glue_dir=args.glue_dir,
-        output_dir=args.output_dir,
-        preset=args.preset,
-        from_mnli=args.from_mnli,
-        reinitialize_head=args.reinitialize_head,
-        padding_invariant=args.padding_invariant,
-        buckets=args.buckets,
-        use_tfds=args.tfds,
-        tfds_data_dir=args.tfds_data_dir,
-        sequence_length=args.sequence_length,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        learning_rate=args.learning_rate,
-        schedule=args.schedule,
-        warmup_fraction=args.warmup_fraction,
-        weight_decay=args.weight_decay,
-        global_clipnorm=args.global_clipnorm,
-        dropout=args.dropout,
-        strategy=args.strategy,
-        tpu=args.tpu,
-        mixed_precision=args.mixed_precision,
-        validation_fraction=args.validation_fraction,
-        seed=args.seed,
-        verbose=args.verbose,
-        export_dir=args.export,
-    )
+    run = run_from_args(GlueRun, args, use_tfds="tfds", export_dir="export")
     results = finetune_glue(run)
     print(json.dumps(results, indent=2))
     return 0

@@ -8,7 +8,7 @@ documents; --tag-column picks the tag, default the last), trains
 scratch, and scores entity precision, recall and F1 on the validation file
 after each epoch, as CoNLL's conlleval does (--scheme BIO or IOB1). Writes
 OUT/eval_results.json, OUT/best_model/ (a keras-hub preset, with
-tags.json) and OUT/training_log.csv.
+tags.json), OUT/training_log.csv and OUT/tensorboard/.
 
     python tools/run_ner.py --train conll2003/train.txt \\
         --validation conll2003/valid.txt --output-dir runs/ner
@@ -16,23 +16,20 @@ tags.json) and OUT/training_log.csv.
         --preset bigs_512_en --output-dir runs/ner_512
 """
 
-import argparse
 import json
 import sys
 
-from keras_bigs.training.command_line import add_hardware_arguments
-from keras_bigs.training.command_line import add_recipe_arguments
+from keras_bigs.training.command_line import run_from_args
+from keras_bigs.training.command_line import tool_parser
 from keras_bigs.training.entity_metrics import SCHEMES
+from keras_bigs.training.recipe import add_recipe_arguments
+from keras_bigs.training.token_classification import LEARNING_RATES
 from keras_bigs.training.token_classification import TaggingRun
 from keras_bigs.training.token_classification import finetune_tagger
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = tool_parser(__doc__)
     data = parser.add_argument_group("data")
     data.add_argument("--train", required=True, help="CoNLL training file")
     data.add_argument(
@@ -55,43 +52,16 @@ def parse_args(argv=None):
     )
     model.add_argument("--dropout", type=float, default=0.1)
     train = parser.add_argument_group("training")
-    train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--epochs", type=int, default=3)
-    train.add_argument(
-        "--learning-rate",
-        type=float,
-        help="peak rate; default 5e-5 from a preset, 1e-3 from scratch",
-    )
-    add_recipe_arguments(train, schedule="linear", warmup_fraction=0.1)
-    add_hardware_arguments(parser)
+    add_recipe_arguments(parser, LEARNING_RATES)
     parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--verbose", type=int, default=1)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    run = TaggingRun(
-        train_file=args.train,
-        validation_file=args.validation,
-        output_dir=args.output_dir,
-        tag_column=args.tag_column,
-        scheme=args.scheme,
-        preset=args.preset,
-        sequence_length=args.sequence_length,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        schedule=args.schedule,
-        warmup_fraction=args.warmup_fraction,
-        weight_decay=args.weight_decay,
-        global_clipnorm=args.global_clipnorm,
-        dropout=args.dropout,
-        strategy=args.strategy,
-        tpu=args.tpu,
-        mixed_precision=args.mixed_precision,
-        seed=args.seed,
-        verbose=args.verbose,
+    run = run_from_args(
+        TaggingRun, args, train_file="train", validation_file="validation"
     )
     results = finetune_tagger(run)
     print(json.dumps(results, indent=2))

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from keras_bigs.convert.readers import CheckpointError
+from keras_bigs.keras_hub_internals import masked_lm_head_parts
 
 SEPARATOR = {"flax": "/", "torch": "."}
 LEAF = {
@@ -134,10 +135,11 @@ def masked_lm_head_table(head, path, origin):
     """
     sep, leaf = SEPARATOR[origin], LEAF[origin]
     transform = sep.join((path, "transform"))
-    layer_norm = head._intermediate_layer_norm
+    parts = masked_lm_head_parts(head)
+    layer_norm = parts.layer_norm
     return [
         *dense_head_table(
-            head._intermediate_dense, sep.join((transform, "dense")), origin
+            parts.intermediate_dense, sep.join((transform, "dense")), origin
         ),
         Entry(
             layer_norm.gamma, sep.join((transform, "LayerNorm", leaf["scale"]))
@@ -145,7 +147,7 @@ def masked_lm_head_table(head, path, origin):
         Entry(
             layer_norm.beta, sep.join((transform, "LayerNorm", leaf["bias"]))
         ),
-        Entry(head._bias, sep.join((path, "bias"))),
+        Entry(parts.bias, sep.join((path, "bias"))),
     ]
 
 

@@ -6,6 +6,8 @@ import dataclasses
 
 import tensorflow as tf
 
+from keras_bigs.data.training_input import training_dataset_fn
+
 DOCSTART = "-DOCSTART-"
 OUTSIDE = "O"
 
@@ -150,3 +152,56 @@ def conll_dataset(sentences, vocabulary):
         [[index[t] for t in row] for row in sentences.tags], dtype=tf.int32
     )
     return tf.data.Dataset.from_tensor_slices((words, labels))
+
+
+def conll_training_dataset_fn(
+    sentences, vocabulary, preprocessor, batch_size, seed
+):
+    """The tagging training input, for
+    `DistributionSetup.distribute_dataset`: endless, shuffled,
+    preprocessed batches (per replica) of `sentences`.
+
+    Args:
+        sentences: the training `ConllSentences`.
+        vocabulary: list of tags; a tag's label id is its index.
+        preprocessor: a `BiGSTokenClassifierPreprocessor`, mapped over
+            `(words, label_ids)` batches.
+        batch_size: int. The global batch size.
+        seed: int. Seeds the shuffle (a new order each pass).
+
+    Returns:
+        `dataset_fn(input_context)`.
+
+    Example:
+    ```python
+    import keras_bigs
+    import tensorflow as tf
+    from keras_bigs.data import ConllSentences
+    from keras_bigs.data.conll import conll_training_dataset_fn
+
+    sentences = ConllSentences(
+        "train.txt", [["John", "lives", "in", "Paris"]],
+        [["B-PER", "O", "O", "B-LOC"]])
+    preprocessor = keras_bigs.BiGSTokenClassifierPreprocessor(
+        keras_bigs.BiGSTokenizer(), sequence_length=16)
+    dataset_fn = conll_training_dataset_fn(
+        sentences, ["O", "B-PER", "B-LOC"], preprocessor, batch_size=2,
+        seed=0)
+    x, labels, weights = next(iter(dataset_fn(tf.distribute.InputContext())))
+    ```
+    """
+    examples = conll_dataset(sentences, vocabulary)
+
+    def batches(per_replica, input_context):
+        return (
+            examples.shuffle(len(sentences), seed=seed)
+            .ragged_batch(per_replica)
+            .shard(
+                input_context.num_input_pipelines,
+                input_context.input_pipeline_id,
+            )
+            .map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
+            .repeat()
+        )
+
+    return training_dataset_fn(batches, batch_size)

@@ -17,6 +17,8 @@ from keras_bigs.data.glue_tasks import GlueTask
 from keras_bigs.data.glue_tasks import get_glue_task
 from keras_bigs.data.glue_tsv import read_glue_tsv
 from keras_bigs.data.length_buckets import bucket_batches
+from keras_bigs.data.training_input import evaluation_dataset
+from keras_bigs.data.training_input import training_dataset_fn
 
 # Examples tokenized per preprocessor call before they are grouped into
 # length buckets (tokenizing a batch at a time is much faster).
@@ -90,6 +92,52 @@ class GlueTrainingData:
             self.evaluation, self.num_evaluation, batch_size, shuffle=False
         )
         return _preprocessed(batches, preprocessor)
+
+    def training_dataset_fn(
+        self, preprocessor, batch_size, seed, drop_remainder, buckets=None
+    ):
+        """The training input, for `DistributionSetup.distribute_dataset`:
+        endless, shuffled, preprocessed batches (per replica) of `train`,
+        in a new order each pass (`fit` counts the steps per epoch).
+
+        Args:
+            preprocessor: the classifier's preprocessor, mapped over
+                batches.
+            batch_size: int. The global batch size.
+            seed: int. Seeds the shuffle.
+            drop_remainder: bool. Give every batch a static shape.
+            buckets: lengths to group examples by (`bucket_batches`), or
+                `None` for batches in shuffled order.
+
+        Returns:
+            `dataset_fn(input_context)`.
+        """
+
+        def batches(per_replica, input_context):
+            dataset = self.train_batches(
+                per_replica,
+                seed=seed,
+                drop_remainder=drop_remainder,
+                preprocessor=preprocessor,
+                buckets=buckets,
+                repeat=True,
+            )
+            return dataset.shard(
+                input_context.num_input_pipelines,
+                input_context.input_pipeline_id,
+            )
+
+        return training_dataset_fn(batches, batch_size)
+
+    def evaluation_dataset(self, preprocessor, batch_size, buckets=None):
+        """Preprocessed batches of `evaluation`, in order (grouped by
+        length with `buckets`), cached after the first pass; a
+        `tf.data.Dataset` of known size."""
+        return evaluation_dataset(
+            self.evaluation_batches(batch_size, preprocessor, buckets),
+            f"No {self.evaluation_split} examples of {self.task.name} to "
+            "evaluate on.",
+        )
 
 
 def _preprocessed(batches, preprocessor):

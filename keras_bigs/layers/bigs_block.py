@@ -1,27 +1,14 @@
 """One BiGS layer: bidirectional SSM routing, multiplicative gating."""
 
 import keras
-from keras import ops
 
-from keras_bigs.layers.activations import get_activation
 from keras_bigs.layers.gated_ffn import GatedFFN
-from keras_bigs.layers.initializers import clone_initializer
-from keras_bigs.layers.s4d import S4DConv
-
-ROUTINGS = ("ssm", "attention")
-
-
-def attention_mask_from_padding(padding_mask, length):
-    """`(batch, L)` padding mask -> `(batch, L, L)`: every query sees the
-    tokens."""
-    if padding_mask is None:
-        return None
-    keys = ops.expand_dims(ops.cast(padding_mask, "bool"), axis=1)
-    return ops.broadcast_to(keys, (ops.shape(keys)[0], length, length))
+from keras_bigs.layers.routed_block import RoutedBlock
+from keras_bigs.layers.s4d import s4d_pair
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSBlock(keras.layers.Layer):
+class BiGSBlock(RoutedBlock):
     """One layer of BiGS (the GATED architecture of "Pretraining Without
     Attention"), with a pre-LayerNorm residual:
 
@@ -75,88 +62,35 @@ class BiGSBlock(keras.layers.Layer):
     ```
     """
 
-    def __init__(
-        self,
-        hidden_dim,
-        intermediate_dim,
-        state_dim=64,
-        activation="gelu_approximate",
-        layer_norm_epsilon=1e-12,
-        routing="ssm",
-        num_heads=1,
-        kernel_per_channel=False,
-        a_initialization="hippo",
-        conv_mode="auto",
-        padding_invariant=False,
-        kernel_initializer="glorot_uniform",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        if routing not in ROUTINGS:
-            raise ValueError(
-                f"Unknown `routing={routing!r}`; expected one of {ROUTINGS}."
-            )
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self.state_dim = state_dim
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.routing = routing
-        self.num_heads = num_heads
-        self.kernel_per_channel = kernel_per_channel
-        self.a_initialization = a_initialization
+    def __init__(self, *args, conv_mode="auto", **kwargs):
+        super().__init__(*args, **kwargs)
         self.conv_mode = conv_mode
-        self.padding_invariant = padding_invariant
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self._activation_fn = get_activation(activation)
 
         # === Layers ===
-        policy = self.dtype_policy
-
-        def dense(units, name):
-            return keras.layers.Dense(
-                units,
-                kernel_initializer=clone_initializer(self.kernel_initializer),
-                dtype=policy,
-                name=name,
+        self.layer_norm = self._make_layer_norm("layer_norm")
+        self.dv = self._make_dense(self.intermediate_dim, "dv")
+        self.du_forward = self._make_dense(self.hidden_dim, "du_forward")
+        self.duc_forward = self._make_dense(self.hidden_dim, "duc_forward")
+        if self.routing == "ssm":
+            self.du_backward = self._make_dense(self.hidden_dim, "du_backward")
+            self.duc_backward = self._make_dense(
+                self.hidden_dim, "duc_backward"
             )
-
-        def ssm(name, reverse):
-            return S4DConv(
-                state_dim=state_dim,
-                kernel_per_channel=kernel_per_channel,
-                a_initialization=a_initialization,
-                reverse=reverse,
+            self.fs4, self.bs4 = s4d_pair(
+                self.state_dim,
+                kernel_per_channel=self.kernel_per_channel,
+                a_initialization=self.a_initialization,
                 conv_mode=conv_mode,
-                dtype=policy,
-                name=name,
+                dtype=self.dtype_policy,
             )
-
-        self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_epsilon, dtype=policy, name="layer_norm"
-        )
-        self.dv = dense(intermediate_dim, "dv")
-        self.du_forward = dense(hidden_dim, "du_forward")
-        self.duc_forward = dense(hidden_dim, "duc_forward")
-        if routing == "ssm":
-            self.du_backward = dense(hidden_dim, "du_backward")
-            self.duc_backward = dense(hidden_dim, "duc_backward")
-            self.fs4 = ssm("fs4", reverse=False)
-            self.bs4 = ssm("bs4", reverse=True)
         else:
-            self.attention = keras.layers.MultiHeadAttention(
-                num_heads=num_heads,
-                key_dim=hidden_dim // num_heads,
-                kernel_initializer=clone_initializer(self.kernel_initializer),
-                dtype=policy,
-                name="attention",
-            )
+            self.attention = self._make_attention()
         self.gated_ffn = GatedFFN(
-            hidden_dim,
-            intermediate_dim,
-            activation=activation,
+            self.hidden_dim,
+            self.intermediate_dim,
+            activation=self.activation,
             kernel_initializer=self.kernel_initializer,
-            dtype=policy,
+            dtype=self.dtype_policy,
             name="gated_ffn",
         )
 
@@ -193,40 +127,17 @@ class BiGSBlock(keras.layers.Layer):
         z = self.layer_norm(x)
         v = act(self.dv(z))
         u_forward = act(self.du_forward(z))
-        if self.routing == "ssm":
-            u_backward = act(self.du_backward(z))
-            ssm_mask = padding_mask if self.padding_invariant else None
-            f = self.duc_forward(self.fs4(u_forward, padding_mask=ssm_mask))
-            b = self.duc_backward(self.bs4(u_backward, padding_mask=ssm_mask))
-            routed = f * b
-        else:
-            mask = attention_mask_from_padding(padding_mask, ops.shape(x)[1])
-            routed = self.duc_forward(
-                self.attention(u_forward, u_forward, attention_mask=mask)
+        if self.routing == "attention":
+            return x + self.gated_ffn(
+                self.duc_forward(self._attend(u_forward, padding_mask)), v
             )
-        return x + self.gated_ffn(routed, v)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
+        u_backward = act(self.du_backward(z))
+        ssm_mask = self._ssm_padding_mask(padding_mask)
+        f = self.duc_forward(self.fs4(u_forward, padding_mask=ssm_mask))
+        b = self.duc_backward(self.bs4(u_backward, padding_mask=ssm_mask))
+        return x + self.gated_ffn(f * b, v)
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "state_dim": self.state_dim,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "routing": self.routing,
-                "num_heads": self.num_heads,
-                "kernel_per_channel": self.kernel_per_channel,
-                "a_initialization": self.a_initialization,
-                "conv_mode": self.conv_mode,
-                "padding_invariant": self.padding_invariant,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-            }
-        )
+        config["conv_mode"] = self.conv_mode
         return config

@@ -29,7 +29,7 @@ CONV_MODES = ("auto",) + CONV_PATHS
 # `conv_mode="auto"` multiplies by the Toeplitz matrix up to this length and
 # uses the FFT above it: the O(L²) product wins while the matrix is small.
 # The switch is where whole training steps cross over, which comes before
-# the layer's own crossover (README, "S4D convolution paths";
+# the layer's own crossover (docs/performance.md, "S4D convolution paths";
 # `tools/benchmark.py --conv-mode` measures both paths). GPUs and TPUs run
 # the product on matrix units, which moves the crossover up; their values
 # are estimates, not measurements.
@@ -459,3 +459,49 @@ class S4DConv(keras.layers.Layer):
             }
         )
         return config
+
+
+def s4d_pair(
+    state_dim,
+    kernel_per_channel=False,
+    a_initialization="hippo",
+    conv_mode="auto",
+    dtype=None,
+):
+    """The two SSMs of a bidirectional layer: `fs4` (causal, reads the
+    sequence forwards) and `bs4` (anti-causal, backwards), alike but for
+    direction, named as in the original checkpoints.
+
+    Args:
+        state_dim, kernel_per_channel, a_initialization, conv_mode: see
+            `S4DConv`.
+        dtype: dtype policy of both.
+
+    Example:
+    ```python
+    import keras
+    import numpy as np
+    from keras_bigs.layers.s4d import s4d_pair
+
+    fs4, bs4 = s4d_pair(state_dim=4)
+    x = np.zeros((1, 6, 2), "float32")
+    x[0, 2] = 1.0  # one impulse at position 2
+    forward = keras.ops.convert_to_numpy(fs4(x))
+    backward = keras.ops.convert_to_numpy(bs4(x))
+    # Each reaches one side of the impulse only.
+    float(abs(forward[0, :2]).max() + abs(backward[0, 3:]).max())  # 0.0
+    (fs4.name, bs4.name, bs4.reverse)  # ('fs4', 'bs4', True)
+    ```
+    """
+    return tuple(
+        S4DConv(
+            state_dim=state_dim,
+            kernel_per_channel=kernel_per_channel,
+            a_initialization=a_initialization,
+            reverse=reverse,
+            conv_mode=conv_mode,
+            dtype=dtype,
+            name=name,
+        )
+        for name, reverse in (("fs4", False), ("bs4", True))
+    )

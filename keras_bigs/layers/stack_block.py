@@ -4,11 +4,9 @@ routing is either self-attention (i.e. BERT) or bidirectional SSMs."""
 import keras
 from keras import ops
 
-from keras_bigs.layers.activations import get_activation
-from keras_bigs.layers.bigs_block import ROUTINGS
-from keras_bigs.layers.bigs_block import attention_mask_from_padding
 from keras_bigs.layers.initializers import clone_initializer
-from keras_bigs.layers.s4d import S4DConv
+from keras_bigs.layers.routed_block import RoutedBlock
+from keras_bigs.layers.s4d import s4d_pair
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
@@ -42,18 +40,12 @@ class BidirectionalSSM(keras.layers.Layer):
         self.a_initialization = a_initialization
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
-        def ssm(name, reverse):
-            return S4DConv(
-                state_dim=state_dim,
-                kernel_per_channel=kernel_per_channel,
-                a_initialization=a_initialization,
-                reverse=reverse,
-                dtype=self.dtype_policy,
-                name=name,
-            )
-
-        self.fs4 = ssm("fs4", reverse=False)
-        self.bs4 = ssm("bs4", reverse=True)
+        self.fs4, self.bs4 = s4d_pair(
+            state_dim,
+            kernel_per_channel=kernel_per_channel,
+            a_initialization=a_initialization,
+            dtype=self.dtype_policy,
+        )
         self.out = keras.layers.Dense(
             hidden_dim,
             kernel_initializer=clone_initializer(self.kernel_initializer),
@@ -92,7 +84,7 @@ class BidirectionalSSM(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class StackBlock(keras.layers.Layer):
+class StackBlock(RoutedBlock):
     """A pre-LayerNorm transformer layer with pluggable routing:
 
         h = x + routing(layer_norm(x))
@@ -129,65 +121,20 @@ class StackBlock(keras.layers.Layer):
     ```
     """
 
-    def __init__(
-        self,
-        hidden_dim,
-        intermediate_dim,
-        state_dim=64,
-        activation="gelu_approximate",
-        layer_norm_epsilon=1e-12,
-        routing="ssm",
-        num_heads=1,
-        dropout=0.0,
-        kernel_per_channel=False,
-        a_initialization="hippo",
-        padding_invariant=False,
-        kernel_initializer="glorot_uniform",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        if routing not in ROUTINGS:
-            raise ValueError(
-                f"Unknown `routing={routing!r}`; expected one of {ROUTINGS}."
-            )
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self.state_dim = state_dim
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.routing = routing
-        self.num_heads = num_heads
+    def __init__(self, *args, dropout=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
         self.dropout = dropout
-        self.kernel_per_channel = kernel_per_channel
-        self.a_initialization = a_initialization
-        self.padding_invariant = padding_invariant
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self._activation_fn = get_activation(activation)
 
         # === Layers ===
         policy = self.dtype_policy
-
-        def dense(units, name):
-            return keras.layers.Dense(
-                units,
-                kernel_initializer=clone_initializer(self.kernel_initializer),
-                dtype=policy,
-                name=name,
-            )
-
-        def layer_norm(name):
-            return keras.layers.LayerNormalization(
-                epsilon=layer_norm_epsilon, dtype=policy, name=name
-            )
-
-        self.layer_norm = layer_norm("layer_norm")
-        if routing == "ssm":
+        self.layer_norm = self._make_layer_norm("layer_norm")
+        if self.routing == "ssm":
             self.routing_layers = [
                 BidirectionalSSM(
-                    hidden_dim,
-                    state_dim=state_dim,
-                    kernel_per_channel=kernel_per_channel,
-                    a_initialization=a_initialization,
+                    self.hidden_dim,
+                    state_dim=self.state_dim,
+                    kernel_per_channel=self.kernel_per_channel,
+                    a_initialization=self.a_initialization,
                     kernel_initializer=self.kernel_initializer,
                     dtype=policy,
                     name=f"bissm_{i}",
@@ -195,17 +142,11 @@ class StackBlock(keras.layers.Layer):
                 for i in range(2)
             ]
         else:
-            self.attention = keras.layers.MultiHeadAttention(
-                num_heads=num_heads,
-                key_dim=hidden_dim // num_heads,
-                kernel_initializer=clone_initializer(self.kernel_initializer),
-                dtype=policy,
-                name="attention",
-            )
+            self.attention = self._make_attention()
         self.routing_dropout = keras.layers.Dropout(dropout, dtype=policy)
-        self.ffn_layer_norm = layer_norm("ffn_layer_norm")
-        self.ffn_in = dense(intermediate_dim, "ffn_in")
-        self.ffn_out = dense(hidden_dim, "ffn_out")
+        self.ffn_layer_norm = self._make_layer_norm("ffn_layer_norm")
+        self.ffn_in = self._make_dense(self.intermediate_dim, "ffn_in")
+        self.ffn_out = self._make_dense(self.hidden_dim, "ffn_out")
         self.ffn_dropout = keras.layers.Dropout(dropout, dtype=policy)
 
     def build(self, input_shape):
@@ -223,9 +164,8 @@ class StackBlock(keras.layers.Layer):
 
     def _route(self, z, padding_mask):
         if self.routing == "attention":
-            mask = attention_mask_from_padding(padding_mask, ops.shape(z)[1])
-            return self.attention(z, z, attention_mask=mask)
-        ssm_mask = padding_mask if self.padding_invariant else None
+            return self._attend(z, padding_mask)
+        ssm_mask = self._ssm_padding_mask(padding_mask)
         first, second = self.routing_layers
         hidden = self._activation_fn(first(z, padding_mask=ssm_mask))
         return second(hidden, padding_mask=ssm_mask)
@@ -238,27 +178,7 @@ class StackBlock(keras.layers.Layer):
         )
         return h + self.ffn_dropout(ffn, training=training)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "state_dim": self.state_dim,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "routing": self.routing,
-                "num_heads": self.num_heads,
-                "dropout": self.dropout,
-                "kernel_per_channel": self.kernel_per_channel,
-                "a_initialization": self.a_initialization,
-                "padding_invariant": self.padding_invariant,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-            }
-        )
+        config["dropout"] = self.dropout
         return config

@@ -5,6 +5,7 @@ from keras import ops
 from keras_hub.layers import PositionEmbedding
 from keras_hub.models import Backbone
 
+from keras_bigs.keras_hub_internals import flatten_layers
 from keras_bigs.layers.bigs_block import BiGSBlock
 from keras_bigs.layers.stack_block import StackBlock
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -141,12 +142,17 @@ class BiGSBackbone(PresetLoading, Backbone):
             num_heads = max(1, hidden_dim // 64)
 
         # === Layers ===
-        self.token_embedding = keras.layers.ReversibleEmbedding(
-            input_dim=vocabulary_size,
-            output_dim=hidden_dim,
-            embeddings_initializer=bigs_kernel_initializer(),
-            dtype=dtype,
-            name="token_embedding",
+        def lookup_table(layer_class, input_dim, name):
+            return layer_class(
+                input_dim=input_dim,
+                output_dim=hidden_dim,
+                embeddings_initializer=bigs_kernel_initializer(),
+                dtype=dtype,
+                name=name,
+            )
+
+        self.token_embedding = lookup_table(
+            keras.layers.ReversibleEmbedding, vocabulary_size, "token_embedding"
         )
         self.position_embedding = LengthCheckedPositionEmbedding(
             sequence_length=max_sequence_length,
@@ -154,12 +160,8 @@ class BiGSBackbone(PresetLoading, Backbone):
             dtype=dtype,
             name="position_embedding",
         )
-        self.segment_embedding = keras.layers.Embedding(
-            input_dim=num_segments,
-            output_dim=hidden_dim,
-            embeddings_initializer=bigs_kernel_initializer(),
-            dtype=dtype,
-            name="segment_embedding",
+        self.segment_embedding = lookup_table(
+            keras.layers.Embedding, num_segments, "segment_embedding"
         )
         self.embeddings_add = keras.layers.Add(
             dtype=dtype, name="embeddings_add"
@@ -172,46 +174,30 @@ class BiGSBackbone(PresetLoading, Backbone):
         self.embeddings_dropout = keras.layers.Dropout(
             dropout, dtype=dtype, name="embeddings_dropout"
         )
-        if block_type == "gated":
-            self.bigs_layers = [
-                BiGSBlock(
-                    hidden_dim=hidden_dim,
-                    intermediate_dim=intermediate_dim,
-                    state_dim=state_dim,
-                    activation=activation,
-                    layer_norm_epsilon=layer_norm_epsilon,
-                    routing=routing,
-                    num_heads=num_heads,
-                    kernel_per_channel=kernel_per_channel,
-                    a_initialization=a_initialization,
-                    conv_mode=conv_mode,
-                    padding_invariant=padding_invariant,
-                    kernel_initializer=bigs_kernel_initializer(),
-                    dtype=dtype,
-                    name=f"bigs_layer_{i}",
-                )
-                for i in range(num_layers)
-            ]
-        else:
-            self.bigs_layers = [
-                StackBlock(
-                    hidden_dim=hidden_dim,
-                    intermediate_dim=intermediate_dim,
-                    state_dim=state_dim,
-                    activation=activation,
-                    layer_norm_epsilon=layer_norm_epsilon,
-                    routing=routing,
-                    num_heads=num_heads,
-                    dropout=dropout,
-                    kernel_per_channel=kernel_per_channel,
-                    a_initialization=a_initialization,
-                    padding_invariant=padding_invariant,
-                    kernel_initializer=bigs_kernel_initializer(),
-                    dtype=dtype,
-                    name=f"stack_layer_{i}",
-                )
-                for i in range(num_layers)
-            ]
+        # The two architectures take the same arguments but for one each.
+        block_class, block_name, block_argument = {
+            "gated": (BiGSBlock, "bigs_layer", {"conv_mode": conv_mode}),
+            "stack": (StackBlock, "stack_layer", {"dropout": dropout}),
+        }[block_type]
+        self.bigs_layers = [
+            block_class(
+                hidden_dim=hidden_dim,
+                intermediate_dim=intermediate_dim,
+                state_dim=state_dim,
+                activation=activation,
+                layer_norm_epsilon=layer_norm_epsilon,
+                routing=routing,
+                num_heads=num_heads,
+                kernel_per_channel=kernel_per_channel,
+                a_initialization=a_initialization,
+                padding_invariant=padding_invariant,
+                kernel_initializer=bigs_kernel_initializer(),
+                dtype=dtype,
+                name=f"{block_name}_{i}",
+                **block_argument,
+            )
+            for i in range(num_layers)
+        ]
         self.pooled_dense = keras.layers.Dense(
             hidden_dim,
             kernel_initializer=bigs_kernel_initializer(),
@@ -333,7 +319,7 @@ class BiGSBackbone(PresetLoading, Backbone):
         model loads as a plain model with the same outputs.
         """
         super().enable_lora(rank, target_layer_names=target_layer_names)
-        for layer in self._flatten_layers(include_self=False):
+        for layer in flatten_layers(self, include_self=False):
             if getattr(layer, "lora_enabled", False) and layer.bias is not None:
                 layer.bias.trainable = False
 

@@ -5,10 +5,10 @@ from keras_hub.models import TextClassifier
 
 from keras_bigs.convert.name_table import OriginalHead
 from keras_bigs.models.bigs_backbone import BiGSBackbone
-from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
+from keras_bigs.models.dropout_dense_head import dropout_dense_head
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -73,15 +73,8 @@ class BiGSClassifier(
         head_policy = self._head_dtype_policy(backbone, kwargs)
         self.backbone = backbone
         self.preprocessor = preprocessor
-        self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=head_policy, name="classifier_dropout"
-        )
-        self.output_dense = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=bigs_kernel_initializer(),
-            activation=activation,
-            dtype=head_policy,
-            name="logits",
+        self.output_dropout, self.output_dense = dropout_dense_head(
+            num_classes, dropout, head_policy, "logits", activation
         )
 
         # === Functional Model ===

@@ -75,19 +75,13 @@ class BiGSMaskedLMPreprocessor(
                 sequence_length, mask_selection_rate
             )
         super().__init__(
-            tokenizer=tokenizer,
-            sequence_length=sequence_length,
-            truncate=truncate,
+            tokenizer,
+            sequence_length,
+            truncate,
+            buckets,
             mask_selection_rate=mask_selection_rate,
             mask_selection_length=mask_selection_length,
             mask_token_rate=mask_token_rate,
             random_token_rate=random_token_rate,
             **kwargs,
         )
-        self._init_buckets(buckets)
-
-    def call(self, x, y=None, sample_weight=None):
-        return self._pad_to_bucket(super().call(x, y, sample_weight))
-
-    def get_config(self):
-        return {**super().get_config(), **self._buckets_config()}

@@ -6,10 +6,10 @@ from keras_hub.models import Task
 
 from keras_bigs.convert.name_table import OriginalHead
 from keras_bigs.models.bigs_backbone import BiGSBackbone
-from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_multiple_choice_preprocessor import (
     BiGSMultipleChoicePreprocessor,
 )
+from keras_bigs.models.dropout_dense_head import dropout_dense_head
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -83,14 +83,8 @@ class BiGSMultipleChoice(QuantizedHeads, RuntimeExport, PresetLoading, Task):
         self.backbone = backbone
         self.preprocessor = preprocessor
         self.flatten_choices = FlattenChoices(name="flatten_choices")
-        self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=head_policy, name="classifier_dropout"
-        )
-        self.output_dense = keras.layers.Dense(
-            1,
-            kernel_initializer=bigs_kernel_initializer(),
-            dtype=head_policy,
-            name="choice_score",
+        self.output_dropout, self.output_dense = dropout_dense_head(
+            1, dropout, head_policy, "choice_score"
         )
         self.unflatten_choices = UnflattenChoices(name="unflatten_choices")
 

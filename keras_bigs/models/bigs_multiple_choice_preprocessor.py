@@ -6,7 +6,6 @@ import tensorflow as tf
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs.models.graph_preprocessing import GraphPackingPreprocessor
-from keras_bigs.models.length_bucketing import AUTO
 from keras_bigs.models.length_bucketing import LengthBucketing
 
 
@@ -48,20 +47,6 @@ class BiGSMultipleChoicePreprocessor(LengthBucketing, GraphPackingPreprocessor):
     backbone_cls = BiGSBackbone
     tokenizer_cls = BiGSTokenizer
 
-    def __init__(
-        self,
-        tokenizer,
-        sequence_length=512,
-        truncate="round_robin",
-        buckets=AUTO,
-        **kwargs,
-    ):
-        super().__init__(tokenizer, sequence_length, truncate, **kwargs)
-        self._init_buckets(buckets)
-
-    def get_config(self):
-        return {**super().get_config(), **self._buckets_config()}
-
     def _call_tf(self, x, y=None, sample_weight=None):
         if not isinstance(x, (tuple, list)) or len(x) != 2:
             raise ValueError(
@@ -91,6 +76,4 @@ class BiGSMultipleChoicePreprocessor(LengthBucketing, GraphPackingPreprocessor):
             "padding_mask": token_ids != self.tokenizer.pad_token_id,
             "segment_ids": tf.reshape(segment_ids, shape),
         }
-        return self._pad_to_bucket(
-            keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
-        )
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)

@@ -5,7 +5,6 @@ from keras_hub.models import TextEmbedderPreprocessor
 
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
-from keras_bigs.models.length_bucketing import AUTO
 from keras_bigs.models.length_bucketing import LengthBucketing
 from keras_bigs.presets.preset_loading import PresetLoading
 
@@ -48,31 +47,9 @@ class BiGSTextEmbedderPreprocessor(
     backbone_cls = BiGSBackbone
     tokenizer_cls = BiGSTokenizer
 
-    def __init__(
-        self,
-        tokenizer,
-        sequence_length=512,
-        truncate="round_robin",
-        buckets=AUTO,
-        **kwargs,
-    ):
-        super().__init__(
-            tokenizer,
-            sequence_length=sequence_length,
-            truncate=truncate,
-            **kwargs,
-        )
-        self._init_buckets(buckets)
-
-    def call(self, x, y=None, sample_weight=None):
-        return self._pad_to_bucket(super().call(x, y, sample_weight))
-
     def _format_output(self, token_ids, segment_ids):
         return {
             "token_ids": token_ids,
             "segment_ids": segment_ids,
             "padding_mask": token_ids != self.tokenizer.pad_token_id,
         }
-
-    def get_config(self):
-        return {**super().get_config(), **self._buckets_config()}

@@ -7,6 +7,8 @@ import unicodedata
 import keras
 from keras_hub.tokenizers import WordPieceTokenizer
 
+from keras_bigs.keras_hub_internals import add_special_token
+from keras_bigs.keras_hub_internals import uses_tf_workflow
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.presets.preset_loading import PresetLoading
 
@@ -90,12 +92,12 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
                 encoding="utf-8"
             ).splitlines()
         # keras-hub's special tokens: never split, never selected for masking.
-        self._add_special_token("[CLS]", "cls_token")
-        self._add_special_token("[SEP]", "sep_token")
-        self._add_special_token("[PAD]", "pad_token")
-        self._add_special_token("[MASK]", "mask_token")
-        self._add_special_token("[CLS]", "start_token")
-        self._add_special_token("[SEP]", "end_token")
+        add_special_token(self, "[CLS]", "cls_token")
+        add_special_token(self, "[SEP]", "sep_token")
+        add_special_token(self, "[PAD]", "pad_token")
+        add_special_token(self, "[MASK]", "mask_token")
+        add_special_token(self, "[CLS]", "start_token")
+        add_special_token(self, "[SEP]", "end_token")
         super().__init__(
             vocabulary=vocabulary,
             sequence_length=sequence_length,
@@ -157,7 +159,7 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
                 f"strings: keys {sorted(inputs)}. To feed token ids to a "
                 "task, load or build it with `preprocessor=None`."
             )
-        if self._use_tf_workflow():
+        if uses_tf_workflow(self):
             import tensorflow as tf
 
             inputs = self._normalize_tf(tf.convert_to_tensor(inputs))

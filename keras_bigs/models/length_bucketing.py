@@ -28,13 +28,54 @@ class LengthBucketing:
 
     Rows longer than `sequence_length` are truncated as before; the batch
     is then cut (only padding is cut) or padded to its bucket.
+
+    The mixin owns the constructor arguments the packing preprocessors
+    share, `(tokenizer, sequence_length=512, truncate="round_robin",
+    buckets="auto")` in that order, and passes the rest to the base
+    preprocessor; `call` pads the base preprocessor's outputs to the
+    bucket and `get_config` records `buckets`. A preprocessor with more
+    arguments declares its own `__init__` and passes these four on.
+
+    Args:
+        tokenizer: a `BiGSTokenizer`.
+        sequence_length: int. The longest packed sequence; longer inputs
+            are truncated.
+        truncate: `"round_robin"` (default) or `"waterfall"`.
+        buckets: `"auto"` (default), a list of lengths, or `None`.
+
+    Example:
+    ```python
+    import keras_bigs
+
+    preprocessor = keras_bigs.BiGSTextEmbedderPreprocessor(
+        keras_bigs.BiGSTokenizer(), sequence_length=64, buckets=[16, 32])
+    preprocessor.padding_lengths  # (16, 32, 64)
+    preprocessor(["Short.", "Also short."])["token_ids"].shape  # (2, 16)
+    preprocessor.get_config()["buckets"]  # [16, 32, 64]
+    ```
     """
 
-    def _init_buckets(self, buckets):
+    def __init__(
+        self,
+        tokenizer,
+        sequence_length=512,
+        truncate="round_robin",
+        buckets=AUTO,
+        **kwargs,
+    ):
+        super().__init__(
+            tokenizer,
+            sequence_length=sequence_length,
+            truncate=truncate,
+            **kwargs,
+        )
         # Whether the task's backbone is padding-invariant; `None` until a
         # task takes this preprocessor.
         self._padding_invariant_model = None
         self.buckets = buckets
+
+    def call(self, x, y=None, sample_weight=None):
+        return self._pad_to_bucket(super().call(x, y, sample_weight))
 
     @property
     def buckets(self):
@@ -103,8 +144,8 @@ class LengthBucketing:
             }
         return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
-    def _buckets_config(self):
+    def get_config(self):
         buckets = self._buckets
         if buckets not in (None, AUTO):
             buckets = list(buckets)
-        return {"buckets": buckets}
+        return {**super().get_config(), "buckets": buckets}

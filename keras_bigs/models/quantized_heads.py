@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_bigs.keras_hub_internals import flatten_layers
+
 
 class QuantizedHeads:
     """Task mixin: a quantized task's config records its heads' dtype
@@ -30,12 +32,12 @@ class QuantizedHeads:
 
     def get_config(self):
         config = super().get_config()
-        backbone_layers = {id(x) for x in self.backbone._flatten_layers()}
+        backbone_layers = {id(x) for x in flatten_layers(self.backbone)}
         default = self.backbone.dtype_policy
         if isinstance(default, keras.dtype_policies.DTypePolicyMap):
             default = default.default_policy
         policies = keras.dtype_policies.DTypePolicyMap(default_policy=default)
-        for layer in self._flatten_layers(include_self=False):
+        for layer in flatten_layers(self, include_self=False):
             if (
                 id(layer) not in backbone_layers
                 and layer.quantization_mode is not None

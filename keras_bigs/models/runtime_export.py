@@ -8,6 +8,7 @@ import tempfile
 
 import keras
 
+from keras_bigs.keras_hub_internals import flatten_layers
 from keras_bigs.layers.s4d import S4DConv
 
 RUNTIME_FORMATS = ("onnx", "litert", "openvino")
@@ -26,7 +27,7 @@ task.export(sys.argv[2], format=sys.argv[3])
 def toeplitz_convolutions(model):
     """Every `S4DConv` of `model` convolves by its Toeplitz matrix (no FFT)
     inside the block; their modes are restored after it."""
-    layers = [x for x in model._flatten_layers() if isinstance(x, S4DConv)]
+    layers = [x for x in flatten_layers(model) if isinstance(x, S4DConv)]
     modes = [layer.conv_mode for layer in layers]
     for layer in layers:
         layer.conv_mode = "toeplitz"

@@ -8,6 +8,7 @@ alike and the ratio stays meaningful. Every step is a compiled Keras step
 line over this module.
 """
 
+import json
 import os
 import platform
 import statistics
@@ -17,6 +18,7 @@ import keras
 import keras_hub
 import numpy as np
 
+from keras_bigs.keras_hub_internals import jax_state
 from keras_bigs.layers.devices import device_kind
 from keras_bigs.layers.s4d import CONV_PATHS
 from keras_bigs.layers.s4d import S4DConv
@@ -155,7 +157,8 @@ def xla_step_memory_mb(model, x, y):
     import jax
 
     model.train_on_batch(x, y)  # builds the optimizer state
-    state = model._get_jax_state(
+    state = jax_state(
+        model,
         trainable_variables=True,
         non_trainable_variables=True,
         optimizer_variables=True,
@@ -240,6 +243,27 @@ def machine_description():
 
         info["tensorflow"] = tf.__version__
     return info
+
+
+def write_results(path, results):
+    """Write a benchmark's `results` to `path` as indented JSON; with
+    `path` `None` (no `--json` given) write nothing.
+
+    Example:
+    ```python
+    import json
+    import pathlib
+    import tempfile
+    from keras_bigs.performance.benchmark import write_results
+
+    path = pathlib.Path(tempfile.mkdtemp()) / "results.json"
+    write_results(path, {"speedup": 2.5})
+    json.loads(path.read_text())["speedup"]  # 2.5
+    ```
+    """
+    if path:
+        with open(path, "w") as f:
+            json.dump(results, f, indent=2)
 
 
 def benchmark_length(

@@ -18,13 +18,9 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
 from keras_bigs.models.bigs_tokenizer import VOCABULARY_PATH
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs.serving.export import export_for_serving
+from keras_bigs.serving.pipeline import save_pipeline
+from keras_bigs.serving.pipeline import serving_pipeline
 from keras_bigs.serving.signatures import DEFAULT_SIGNATURE
-from keras_bigs.serving.signatures import call_task
-from keras_bigs.serving.signatures import classifier_outputs
-from keras_bigs.serving.signatures import classifier_preprocess
-from keras_bigs.serving.signatures import model_function
-from keras_bigs.serving.signatures import save_signatures
-from keras_bigs.serving.signatures import serving_functions
 from keras_bigs.training.optimizer import bigs_optimizer
 
 VARIANTS = ("fixed", "bucketed")
@@ -162,21 +158,10 @@ def bert_classifier(sequence_length, hidden_dim, num_layers, seed=0):
 
 def export_bucketed(task, path, buckets):
     """A strings-in SavedModel of a keras-hub text classifier that pads each
-    batch to its bucket, built from the same parts as `export_for_serving`
+    batch to its bucket, assembled as `export_for_serving` assembles BiGS
     (for models whose outputs do not depend on padding, such as BERT)."""
-    numeric = model_function(task, call_task(task), buckets, None, None)
-    outputs = classifier_outputs(regression=False)
-    serve_text, serve_tokens = serving_functions(
-        numeric,
-        classifier_preprocess(task.preprocessor),
-        outputs,
-        outputs,
-        task.preprocessor.sequence_length,
-        pairs=False,
-        vocabulary_size=task.backbone.vocabulary_size,
-        any_length=True,
-    )
-    save_signatures(path, serve_text, serve_tokens, task.preprocessor)
+    pipeline = serving_pipeline(task, buckets, any_length=True)
+    save_pipeline(pipeline, path, task.preprocessor)
 
 
 def serving_throughput(paths, texts, batch_size=32, turns=20):

@@ -3,15 +3,13 @@ Serving loads, strings in.
 
 The SavedModel tokenizes in the graph (tensorflow-text ops), so a server
 needs only TensorFlow and tensorflow-text, not Keras or keras_bigs. This
-module checks the arguments and puts the parts together: the signatures
-(`signatures`), 16-bit stored weights (`stored_weights`) and the write
-(`destination`).
+module checks the arguments, writes the signatures that `pipeline`
+assembles (from `signatures` and, for 16-bit weights, `stored_weights`)
+where `destination` allows, and reports what it wrote.
 """
 
-import functools
 import os
 import time
-import warnings
 
 import keras
 
@@ -20,20 +18,13 @@ from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
 from keras_bigs.models.bigs_text_embedder import BiGSTextEmbedder
 from keras_bigs.serving.destination import check_destination
 from keras_bigs.serving.destination import folder_bytes
+from keras_bigs.serving.pipeline import converting
+from keras_bigs.serving.pipeline import save_pipeline
+from keras_bigs.serving.pipeline import serving_pipeline
 from keras_bigs.serving.signatures import DEFAULT_SIGNATURE
 from keras_bigs.serving.signatures import TOKENS_SIGNATURE
-from keras_bigs.serving.signatures import call_task
-from keras_bigs.serving.signatures import classifier_outputs
-from keras_bigs.serving.signatures import classifier_preprocess
 from keras_bigs.serving.signatures import describe
-from keras_bigs.serving.signatures import embedder_outputs
-from keras_bigs.serving.signatures import fill_mask_outputs
-from keras_bigs.serving.signatures import model_function
-from keras_bigs.serving.signatures import packer_preprocess
-from keras_bigs.serving.signatures import save_signatures
-from keras_bigs.serving.signatures import serving_functions
 from keras_bigs.serving.stored_weights import compare_with_float32
-from keras_bigs.serving.stored_weights import with_stored_weights
 
 SUPPORTED_TASKS = (BiGSClassifier, BiGSMaskedLM, BiGSTextEmbedder)
 WEIGHTS_DTYPES = ("float32", "bfloat16", "float16")
@@ -64,8 +55,8 @@ def export_for_serving(
     are an error naming the id. A classifier returns `logits`,
     `probabilities` and `label_id` (regression: `score`); a text embedder
     its `embedding`; a masked LM the `top_k` tokens for each of the first
-    `max_masks` `[MASK]` tokens of a row. README.md, "Serving (TF
-    Serving)", lists every output.
+    `max_masks` `[MASK]` tokens of a row. docs/export_and_serving.md lists every
+    output.
 
     Args:
         task: a `BiGSClassifier`, `BiGSTextEmbedder` or `BiGSMaskedLM`
@@ -121,98 +112,79 @@ def export_for_serving(
     """
     start = time.perf_counter()
     path = os.fspath(path)
-    _check_arguments(task, weights_dtype, top_k, max_masks, platforms)
+    _check_backend()
+    _check_task(task)
+    _check_options(task, weights_dtype, top_k, max_masks, platforms)
     check_destination(path, overwrite)
-    preprocessor = task.preprocessor
-    sequence_length = preprocessor.sequence_length
-    # A padding-invariant model serves any length up to the maximum, run at
-    # the smallest of its preprocessor's buckets that holds the batch.
-    any_length = task.backbone.padding_invariant
-    lengths = (sequence_length,)
-    if any_length:
-        lengths = preprocessor.padding_lengths or lengths
-
-    # What the exported function reads its weights from: the task's own
-    # variables, or their 16-bit copies.
-    weights, call_model = task, call_task(task)
+    lengths = served_lengths(task)
+    pipeline = serving_pipeline(
+        task,
+        lengths,
+        any_length=task.backbone.padding_invariant,
+        pairs=pairs,
+        weights_dtype=weights_dtype,
+        top_k=top_k,
+        max_masks=max_masks,
+        platforms=platforms,
+    )
+    save_pipeline(pipeline, path, task.preprocessor)
+    report = _report(task, path, pipeline, weights_dtype, pairs, lengths)
     if weights_dtype != "float32":
-        weights, call_model = with_stored_weights(task, weights_dtype)
-
-    if isinstance(task, BiGSMaskedLM):
-        preprocess = packer_preprocess(preprocessor)
-        mask_inputs = max_masks
-        fill_mask = fill_mask_outputs(preprocessor.tokenizer, top_k, max_masks)
-        text_outputs = functools.partial(fill_mask, with_tokens=True)
-        # `serve_tokens` returns ids: a client that tokenizes has the
-        # vocabulary.
-        token_outputs = functools.partial(fill_mask, with_tokens=False)
-    else:
-        preprocess = classifier_preprocess(preprocessor)
-        mask_inputs = fill_mask = None
-        if isinstance(task, BiGSTextEmbedder):
-            text_outputs = token_outputs = embedder_outputs
-        else:
-            regression = task.num_classes == 1
-            text_outputs = token_outputs = classifier_outputs(regression)
-
-    with warnings.catch_warnings():
-        # Keras passes jax2tf's deprecated `native_serialization` flag,
-        # which has no effect (serialization is always native): nothing to
-        # act on.
-        warnings.filterwarnings(
-            "ignore",
-            message=".*native_serialization.*",
-            category=DeprecationWarning,
+        report["comparison"] = _comparison(
+            task, pipeline, pairs, platforms, lengths
         )
-        numeric = model_function(
-            weights, call_model, lengths, mask_inputs, platforms
-        )
-        serve_text, serve_tokens = serving_functions(
-            numeric,
-            preprocess,
-            text_outputs,
-            token_outputs,
-            sequence_length,
-            pairs,
-            task.backbone.vocabulary_size,
-            any_length=any_length,
-        )
-        save_signatures(path, serve_text, serve_tokens, preprocessor)
-        comparison = None
-        if weights_dtype != "float32":
-            comparison = compare_with_float32(
-                task,
-                numeric,
-                preprocess,
-                pairs,
-                mask_inputs,
-                fill_mask,
-                platforms,
-                lengths,
-            )
+    report["export_seconds"] = round(time.perf_counter() - start, 1)
+    return report
 
-    report = {
+
+def served_lengths(task):
+    """The lengths a BiGS task's model is converted at: its preprocessor's
+    `sequence_length`; for a padding-invariant backbone the preprocessor's
+    buckets, the smallest of which that holds a batch runs it."""
+    preprocessor = task.preprocessor
+    if task.backbone.padding_invariant and preprocessor.padding_lengths:
+        return tuple(preprocessor.padding_lengths)
+    return (preprocessor.sequence_length,)
+
+
+def _report(task, path, pipeline, weights_dtype, pairs, lengths):
+    """`export_for_serving`'s report of the SavedModel written at `path`,
+    without the comparison and the time."""
+    any_length = task.backbone.padding_invariant
+    return {
         "path": path,
         "task": type(task).__name__,
         "backend": keras.backend.backend(),
         "weights_dtype": weights_dtype,
         "pairs": pairs,
-        "sequence_length": sequence_length,
+        "sequence_length": task.preprocessor.sequence_length,
         "buckets": list(lengths) if any_length else None,
         "signatures": {
-            DEFAULT_SIGNATURE: describe(serve_text),
-            TOKENS_SIGNATURE: describe(serve_tokens),
+            DEFAULT_SIGNATURE: describe(pipeline.serve_text),
+            TOKENS_SIGNATURE: describe(pipeline.serve_tokens),
         },
         "variables_bytes": folder_bytes(os.path.join(path, "variables")),
         "total_bytes": folder_bytes(path),
     }
-    if comparison is not None:
-        report["comparison"] = comparison
-    report["export_seconds"] = round(time.perf_counter() - start, 1)
-    return report
 
 
-def _check_arguments(task, weights_dtype, top_k, max_masks, platforms):
+def _comparison(task, pipeline, pairs, platforms, lengths):
+    """The 16-bit `pipeline`'s differences from the float32 `task`."""
+    outputs = pipeline.outputs
+    with converting():
+        return compare_with_float32(
+            task,
+            pipeline.numeric,
+            outputs.preprocess,
+            pairs,
+            outputs.mask_inputs,
+            outputs.fill_mask,
+            platforms,
+            lengths,
+        )
+
+
+def _check_backend():
     backend = keras.backend.backend()
     if backend not in ("jax", "tensorflow"):
         raise RuntimeError(
@@ -223,6 +195,9 @@ def _check_arguments(task, weights_dtype, top_k, max_masks, platforms):
             "export it with KERAS_BACKEND=jax: the SavedModel does not "
             "depend on the backend it was exported from."
         )
+
+
+def _check_task(task):
     if not isinstance(task, SUPPORTED_TASKS):
         raise TypeError(
             f"export_for_serving exports "
@@ -248,6 +223,9 @@ def _check_arguments(task, weights_dtype, top_k, max_masks, platforms):
                 "exported `logits` and `probabilities` assume a classifier "
                 "that outputs logits (activation=None)."
             )
+
+
+def _check_options(task, weights_dtype, top_k, max_masks, platforms):
     if weights_dtype not in WEIGHTS_DTYPES:
         raise ValueError(
             f"weights_dtype={weights_dtype!r}; expected one of "
@@ -266,7 +244,7 @@ def _check_arguments(task, weights_dtype, top_k, max_masks, platforms):
                 f"max_masks={max_masks}; expected 1 to {length} (the "
                 "sequence length)."
             )
-    if platforms is not None and backend != "jax":
+    if platforms is not None and keras.backend.backend() != "jax":
         raise ValueError(
             "`platforms` applies to the JAX backend only (it picks the "
             "platforms jax2tf compiles for); a TensorFlow graph runs on any "

@@ -294,16 +294,11 @@ def fill_mask_outputs(tokenizer, top_k, max_masks):
 
 
 def serving_functions(
-    numeric,
-    preprocess,
-    text_outputs,
-    token_outputs,
-    sequence_length,
-    pairs,
-    vocabulary_size,
-    any_length=False,
+    numeric, task_outputs, sequence_length, pairs, vocabulary_size, any_length
 ):
-    """`(serve_text, serve_tokens)`: the two signatures' functions, traced.
+    """`(serve_text, serve_tokens)`: the two signatures' functions, traced,
+    around the model `numeric` with the `preprocess`, `text_outputs` and
+    `token_outputs` of `task_outputs` (a `pipeline.TaskOutputs`).
 
     `serve_tokens` takes `[batch, sequence_length]` inputs, or with
     `any_length` (a padding-invariant model) any length up to
@@ -325,13 +320,14 @@ def serving_functions(
             "segment_ids": segment_ids,
             "padding_mask": padding_mask,
         }
-        return token_outputs(
+        return task_outputs.token_outputs(
             numeric, check_token_ids(inputs, vocabulary_size, sequence_length)
         )
 
     def serve(*segments):
         segments = tuple(_valid_utf8(segment) for segment in segments)
-        return text_outputs(numeric, preprocess(segments))
+        inputs = task_outputs.preprocess(segments)
+        return task_outputs.text_outputs(numeric, inputs)
 
     if pairs:
 

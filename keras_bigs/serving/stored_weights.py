@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_bigs.keras_hub_internals import flatten_layers
 from keras_bigs.layers.s4d import S4DConv
 from keras_bigs.models.bigs_text_embedder import BiGSTextEmbedder
 from keras_bigs.serving.signatures import call_task
@@ -48,7 +49,7 @@ def _ssm_parameters(task):
     `log_step` over the whole sequence, where 16-bit rounding grows."""
     return {
         id(variable)
-        for layer in task._flatten_layers()
+        for layer in flatten_layers(task)
         if isinstance(layer, S4DConv)
         for variable in layer.weights
     }

@@ -1,5 +1,6 @@
 """Training BiGS: optimizer, schedule, distribution, longer sequences,
-GLUE metrics, entity metrics, the runs behind the tools."""
+GLUE metrics, entity metrics, the recipe every run shares, the fine-tuning
+loop and the runs behind the tools."""
 
 from keras_bigs.training.callbacks import StepCheckpoint
 from keras_bigs.training.callbacks import TaskMetricsEvaluation
@@ -13,6 +14,8 @@ from keras_bigs.training.distribution import initialize_multi_host
 from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
 from keras_bigs.training.entity_metrics import entity_scores
+from keras_bigs.training.finetuning import FineTuningTask
+from keras_bigs.training.finetuning import finetune
 from keras_bigs.training.glue_finetuning import GlueRun
 from keras_bigs.training.glue_finetuning import finetune_glue
 from keras_bigs.training.masked_lm_pretraining import PretrainRun
@@ -25,6 +28,9 @@ from keras_bigs.training.metrics import pearson
 from keras_bigs.training.metrics import spearman
 from keras_bigs.training.optimizer import BiGSAdamW
 from keras_bigs.training.optimizer import bigs_optimizer
+from keras_bigs.training.recipe import PRETRAINING_DEFAULTS
+from keras_bigs.training.recipe import Recipe
+from keras_bigs.training.recipe import add_recipe_arguments
 from keras_bigs.training.schedules import WarmupDecay
 from keras_bigs.training.sequence_length import extend_sequence_length
 from keras_bigs.training.small_bigs import small_backbone
@@ -43,6 +49,8 @@ __all__ = [
     "initialize_multi_host",
     "set_mixed_precision",
     "setup_distribution",
+    "FineTuningTask",
+    "finetune",
     "GlueRun",
     "finetune_glue",
     "PretrainRun",
@@ -58,6 +66,9 @@ __all__ = [
     "spearman",
     "BiGSAdamW",
     "bigs_optimizer",
+    "PRETRAINING_DEFAULTS",
+    "Recipe",
+    "add_recipe_arguments",
     "WarmupDecay",
     "extend_sequence_length",
     "small_backbone",

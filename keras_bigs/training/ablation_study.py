@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bigs.data.glue_tasks import get_glue_task
+from keras_bigs.data.pretraining_corpus import CORPUS_FIELDS
 from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
 from keras_bigs.models.bigs_masked_lm_preprocessor import (
     BiGSMaskedLMPreprocessor,
@@ -30,10 +31,10 @@ from keras_bigs.training.glue_finetuning import finetune_glue
 from keras_bigs.training.masked_lm_evaluation import unigram_counts
 from keras_bigs.training.masked_lm_evaluation import unigram_scores
 from keras_bigs.training.masked_lm_pretraining import PretrainRun
-from keras_bigs.training.masked_lm_pretraining import corpus_source
-from keras_bigs.training.masked_lm_pretraining import evaluation_dataset
 from keras_bigs.training.masked_lm_pretraining import pretrain
-from keras_bigs.training.masked_lm_pretraining import training_dataset_fn
+from keras_bigs.training.paper_table1 import paper_table1_markdown
+from keras_bigs.training.recipe import PRETRAINING_DEFAULTS
+from keras_bigs.training.recipe import Recipe
 from keras_bigs.training.small_bigs import small_backbone
 
 
@@ -70,6 +71,10 @@ PAPER_FINDING = (
 )
 
 
+def _study_recipe():
+    return Recipe(**PRETRAINING_DEFAULTS, learning_rate=1e-3, verbose=2)
+
+
 def model_label(name):
     """`"gated_ssm"` -> `"GATED/SSM"`; the from-scratch model is marked."""
     if name == SCRATCH:
@@ -88,12 +93,13 @@ class AblationStudy:
     and each other architecture gets the `intermediate_dim` that brings its
     encoder (the layers between embeddings and heads) closest to GATED/SSM's
     parameter count (`matched_architectures`). Every model pretrains
-    `pretrain_steps` steps of `batch_size` x `sequence_length` tokens with
-    the same recipe and seed, is scored on held-out documents (one in
-    `heldout_every`) every `evaluate_every` steps, and is fine-tuned with
-    one recipe on each of `glue_tasks` (from `glue_dir`; none when
-    `glue_dir` is `None`). Fine-tuning runs padding-invariant, on batches
-    grouped by length.
+    `pretrain_steps` steps of `recipe.batch_size` x `sequence_length`
+    tokens with the same `recipe` (pretraining's, `PRETRAINING_DEFAULTS`,
+    at 1e-3; its `freeze_ssm` applies to fine-tuning only), is scored on
+    held-out documents (one in `heldout_every`) every `evaluate_every`
+    steps, and is fine-tuned with one recipe (`glue_recipe`) on each of
+    `glue_tasks` (from `glue_dir`; none when `glue_dir` is `None`).
+    Fine-tuning runs padding-invariant, on batches grouped by length.
     """
 
     output_dir: str
@@ -109,23 +115,16 @@ class AblationStudy:
     intermediate_dim: int = 256
     state_dim: int = 16
     sequence_length: int = 128
-    batch_size: int = 32
     pretrain_steps: int = 2000
     evaluate_every: int = 250
     heldout_every: int = 50
-    learning_rate: float = 1e-3
-    warmup_fraction: float = 0.06
     glue_dir: str = None
     glue_tasks: tuple = DEFAULT_GLUE_TASKS
     glue_learning_rate: float = 3e-4
     glue_epochs: int = 3
     glue_max_steps: int = 600
     glue_batch_size: int = 32
-    strategy: str = "auto"
-    tpu: str = None
-    mixed_precision: str = None
-    seed: int = 0
-    verbose: int = 2
+    recipe: Recipe = dataclasses.field(default_factory=_study_recipe)
 
     def __post_init__(self):
         self.architectures = tuple(self.architectures)
@@ -219,28 +218,32 @@ def matched_architectures(study):
 
 
 def _pretrain_run(study, name, arguments):
+    # The study's `glue_dir` is fine-tuning data, never the corpus.
+    corpus = [name for name in CORPUS_FIELDS if name != "glue_dir"]
     return PretrainRun(
         output_dir=study.path("pretrain", name),
-        text_files=study.text_files,
-        document_separator=study.document_separator,
-        tfds_name=study.tfds_name,
-        tfds_split=study.tfds_split,
-        tfds_text_key=study.tfds_text_key,
-        hdf5_files=study.hdf5_files,
+        **{name: getattr(study, name) for name in corpus},
         architecture=arguments,
         sequence_length=study.sequence_length,
-        batch_size=study.batch_size,
         steps=study.pretrain_steps,
         checkpoint_every=study.evaluate_every,
         keep_checkpoints=2,
-        learning_rate=study.learning_rate,
-        warmup_fraction=study.warmup_fraction,
-        strategy=study.strategy,
-        tpu=study.tpu,
-        mixed_precision=study.mixed_precision,
-        seed=study.seed,
-        verbose=study.verbose,
         heldout_every=study.heldout_every,
+        recipe=dataclasses.replace(study.recipe, freeze_ssm=False),
+    )
+
+
+def glue_recipe(study):
+    """The recipe of every GLUE fine-tuning: fine-tuning's schedule and
+    warm-up at the study's GLUE learning rate and batch size, with the
+    study's optimizer constants, hardware, seed and `freeze_ssm`."""
+    finetuning = Recipe()
+    return dataclasses.replace(
+        study.recipe,
+        learning_rate=study.glue_learning_rate,
+        batch_size=study.glue_batch_size,
+        schedule=finetuning.schedule,
+        warmup_fraction=finetuning.warmup_fraction,
     )
 
 
@@ -278,7 +281,7 @@ def scratch_stage(study, arguments):
     model_dir = study.path("pretrain", SCRATCH, "model")
     if os.path.isdir(model_dir):
         return model_dir
-    keras.utils.set_random_seed(study.seed)
+    keras.utils.set_random_seed(study.recipe.seed)
     masked_lm = BiGSMaskedLM(
         small_backbone(study.sequence_length, **arguments),
         preprocessor=BiGSMaskedLMPreprocessor(
@@ -301,17 +304,16 @@ def unigram_stage(study, arguments):
         return _read_json(path)
     run = _pretrain_run(study, REFERENCE, arguments)
     tokenizer = BiGSTokenizer()
-    corpus = corpus_source(run, tokenizer)
-    training = training_dataset_fn(corpus, tokenizer, run.batch_size, run.seed)(
+    corpus = run.corpus(tokenizer)
+    batch_size, seed = run.recipe.batch_size, run.recipe.seed
+    training = corpus.training_dataset_fn(batch_size, seed)(
         tf.distribute.InputContext()
     )
     counts = unigram_counts(
         training.take(UNIGRAM_BATCHES).as_numpy_iterator(),
         tokenizer.vocabulary_size(),
     )
-    heldout = evaluation_dataset(
-        corpus, tokenizer, run.batch_size, run.seed, heldout=True
-    )
+    heldout = corpus.evaluation_dataset(batch_size, seed, heldout=True)
     scores = unigram_scores(counts, heldout.as_numpy_iterator())
     scores["token_text"] = tokenizer.id_to_token(scores["token"])
     scores["counted_tokens"] = int(counts.sum())
@@ -336,15 +338,9 @@ def glue_stage(study, name, task):
             preset=study.path("pretrain", name, "model"),
             padding_invariant=True,
             sequence_length=study.sequence_length,
-            batch_size=study.glue_batch_size,
             epochs=study.glue_epochs,
             max_steps=study.glue_max_steps,
-            learning_rate=study.glue_learning_rate,
-            strategy=study.strategy,
-            tpu=study.tpu,
-            mixed_precision=study.mixed_precision,
-            seed=study.seed,
-            verbose=study.verbose,
+            recipe=glue_recipe(study),
         )
     )
 
@@ -381,7 +377,9 @@ def ordering_verdict(glue_average):
 def results_table(results):
     """The study as a Markdown table: one row per model; encoder
     parameters, final held-out masked-token loss and accuracy, each GLUE
-    task's main metric and their average; the unigram baseline below."""
+    task's main metric and their average; the unigram baseline below.
+    The paper's Table 1 (top) follows, under a title that attributes it to
+    the paper."""
     tasks = results["glue_tasks"]
     header = ["model", "encoder params", "MLM loss", "MLM acc"]
     header += [f"{task} ({get_glue_task(task).metrics[0]})" for task in tasks]
@@ -405,7 +403,34 @@ def results_table(results):
         + " - |"
         * (len(tasks) + (1 if tasks else 0))
     )
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + paper_table1_markdown()
+
+
+def study_budget(study):
+    """What every model gets: tokens, sizes, steps, rates, seed."""
+    recipe = study.recipe
+    sizes_and_steps = (
+        "num_layers",
+        "hidden_dim",
+        "state_dim",
+        "sequence_length",
+        "pretrain_steps",
+        "evaluate_every",
+        "heldout_every",
+        "glue_learning_rate",
+        "glue_epochs",
+        "glue_max_steps",
+        "glue_batch_size",
+    )
+    return {
+        "tokens_per_model": study.pretrain_steps
+        * recipe.batch_size
+        * study.sequence_length,
+        **{key: getattr(study, key) for key in sizes_and_steps},
+        "batch_size": recipe.batch_size,
+        "learning_rate": recipe.learning_rate,
+        "seed": recipe.seed,
+    }
 
 
 def run_ablation_study(study):
@@ -459,30 +484,7 @@ def run_ablation_study(study):
         if "glue_average" in model
     }
     results = {
-        "budget": {
-            "tokens_per_model": study.pretrain_steps
-            * study.batch_size
-            * study.sequence_length,
-            **{
-                key: getattr(study, key)
-                for key in (
-                    "num_layers",
-                    "hidden_dim",
-                    "state_dim",
-                    "sequence_length",
-                    "batch_size",
-                    "pretrain_steps",
-                    "evaluate_every",
-                    "heldout_every",
-                    "learning_rate",
-                    "glue_learning_rate",
-                    "glue_epochs",
-                    "glue_max_steps",
-                    "glue_batch_size",
-                    "seed",
-                )
-            },
-        },
+        "budget": study_budget(study),
         "glue_tasks": tasks,
         "models": models,
         "unigram_baseline": unigram,

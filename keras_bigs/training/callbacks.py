@@ -1,5 +1,5 @@
 """Callbacks for the training tools: task metrics with best-model keeping,
-throughput, and step-numbered checkpoints."""
+throughput, step-numbered checkpoints, and the epoch logs."""
 
 import os
 import time
@@ -189,3 +189,15 @@ def checkpoint_paths(directory):
 def checkpoint_step(path):
     """The global step a `step-<n>.weights.h5` checkpoint was written at."""
     return int(os.path.basename(path)[len("step-") : -len(".weights.h5")])
+
+
+def logging_callbacks(output_dir, append=False):
+    """The epoch logs of a run: `training_log.csv` (appended to with
+    `append`, for a resumed run) and `tensorboard/` in `output_dir`.
+    Place them after the callbacks that add to the logs."""
+    return [
+        keras.callbacks.CSVLogger(
+            os.path.join(output_dir, "training_log.csv"), append=append
+        ),
+        keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard")),
+    ]

@@ -1,34 +1,27 @@
-"""Command-line flags shared by the training tools (`tools/run_glue.py`,
-`tools/pretrain.py`, `tools/ablation_study.py`)."""
+"""Command-line flags that several training tools share besides the
+recipe's (`add_recipe_arguments`): padding-invariant training and the
+pretraining corpus; and the run a tool's parsed flags describe."""
 
 import argparse
+import dataclasses
 
 from keras_bigs.data.length_buckets import check_buckets
-from keras_bigs.training.distribution import MIXED_PRECISION_POLICIES
-from keras_bigs.training.schedules import DECAYS
+from keras_bigs.training.recipe import Recipe
+
+# The pretraining corpus fields (`PretrainRun`, `AblationStudy`) and the
+# flags that set them (`add_corpus_arguments`), where the names differ.
+CORPUS_FLAGS = {"text_files": "text", "tfds_name": "tfds", "hdf5_files": "hdf5"}
 
 
-def add_recipe_arguments(group, schedule, warmup_fraction):
-    """Optimizer and schedule flags (`bigs_optimizer`'s arguments)."""
-    group.add_argument("--schedule", default=schedule, choices=DECAYS)
-    group.add_argument("--warmup-fraction", type=float, default=warmup_fraction)
-    group.add_argument("--weight-decay", type=float, default=0.01)
-    group.add_argument("--global-clipnorm", type=float, default=1.0)
-    group.add_argument("--seed", type=int, default=0)
-
-
-def add_hardware_arguments(parser):
-    """`--strategy`, `--tpu`, `--mixed-precision` (`setup_distribution`,
-    `set_mixed_precision`)."""
-    hardware = parser.add_argument_group("hardware")
-    hardware.add_argument(
-        "--strategy",
-        default="auto",
-        help="auto, default; tensorflow: tpu, mirrored, "
-        "multi_worker; jax: data_parallel, model_parallel",
+def tool_parser(doc):
+    """The parser of a tool whose module docstring is `doc`: its first
+    paragraph describes the tool, the rest (examples) follows the flags
+    in `--help`."""
+    return argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=doc.split("\n\n", 1)[1],
     )
-    hardware.add_argument("--tpu", help="TPU name or grpc:// address")
-    hardware.add_argument("--mixed-precision", choices=MIXED_PRECISION_POLICIES)
 
 
 def bucket_list(text):
@@ -102,3 +95,26 @@ def add_corpus_arguments(parser, glue_sentences, heldout_every):
     )
     corpus.add_argument("--tfds-split", default="train")
     corpus.add_argument("--tfds-text-key", default="text")
+
+
+def run_from_args(run_class, args, **flags):
+    """The run (`GlueRun`, `PretrainRun`, ...) that parsed flags describe:
+    its `recipe` from the recipe flags (`Recipe.from_args`), every other
+    field from the flag of its name; a field without a flag keeps its
+    default.
+
+    Args:
+        run_class: a dataclass with a `recipe` field.
+        args: the parsed `argparse.Namespace`.
+        **flags: flag names (as in `args`) of fields named otherwise, e.g.
+            `export_dir="export"`.
+
+    Returns:
+        A `run_class`.
+    """
+    values = {}
+    for field in dataclasses.fields(run_class):
+        flag = flags.get(field.name, field.name)
+        if field.name != "recipe" and hasattr(args, flag):
+            values[field.name] = getattr(args, flag)
+    return run_class(recipe=Recipe.from_args(args), **values)

@@ -25,15 +25,13 @@ class TraceCounter:
 
     Example:
     ```python
-    import keras
     import numpy as np
     import keras_bigs
+    from keras_bigs.training import small_backbone
     from keras_bigs.training.compilations import TraceCounter
 
-    backbone = keras_bigs.BiGSBackbone(
-        vocabulary_size=100, num_layers=1, hidden_dim=8,
-        intermediate_dim=16, state_dim=4, max_sequence_length=32)
-    classifier = keras_bigs.BiGSClassifier(backbone, num_classes=2)
+    tiny = small_backbone(32, vocabulary_size=100, num_layers=1, hidden_dim=8)
+    classifier = keras_bigs.BiGSClassifier(tiny, num_classes=2)
     classifier.compile()
     counter = TraceCounter(classifier)
     for length in (16, 32, 16):

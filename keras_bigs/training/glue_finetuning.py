@@ -3,13 +3,8 @@ runs): data, model, recipe, distribution, evaluation with the task's
 official metrics, and the saved best model."""
 
 import dataclasses
-import json
-import math
-import os
-import time
 
 import keras
-import tensorflow as tf
 
 from keras_bigs.data.glue_splits import DEFAULT_VALIDATION_FRACTION
 from keras_bigs.data.glue_tasks import get_glue_task
@@ -23,16 +18,16 @@ from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs.serving import check_destination
 from keras_bigs.serving import export_for_serving
 from keras_bigs.training.callbacks import TaskMetricsEvaluation
-from keras_bigs.training.callbacks import Throughput
-from keras_bigs.training.compilations import TraceCounter
-from keras_bigs.training.distribution import set_mixed_precision
-from keras_bigs.training.distribution import setup_distribution
-from keras_bigs.training.optimizer import bigs_optimizer
-from keras_bigs.training.small_bigs import small_architecture
+from keras_bigs.training.finetuning import FineTuningTask
+from keras_bigs.training.finetuning import finetune
+from keras_bigs.training.recipe import Recipe
 from keras_bigs.training.small_bigs import small_backbone
 
 # From scratch: SST-2's sentences fit in 64 tokens.
 SCRATCH_SEQUENCE_LENGTH = 64
+# The peak learning rate by where the model starts, unless the recipe
+# names one.
+LEARNING_RATES = {"scratch": 1e-3, "preset": 2e-5}
 
 
 @dataclasses.dataclass
@@ -45,12 +40,14 @@ class GlueRun:
     padding-invariant model trains and evaluates on batches grouped by
     length, padded to `buckets` (default: powers of two from 16 up to the
     sequence length).
-    Learning rate, epochs and sequence length default by that choice: from
-    scratch 1e-3, 1 epoch, 64 tokens; from a preset 2e-5, 3 epochs, the
-    preset's length. `reinitialize_head`: a new head even where the preset
-    has one of the task's size. `export_dir`: also export the best model
-    there as a SavedModel for TF Serving (`keras_bigs.export_for_serving`;
-    sentence pairs for pair tasks).
+    Learning rate (unless `recipe` names one), epochs and sequence length
+    default by that choice: from scratch 1e-3, 1 epoch, 64 tokens; from a
+    preset 2e-5, 3 epochs, the preset's length. `reinitialize_head`: a new
+    head even where the preset has one of the task's size. `export_dir`:
+    also export the best model there as a SavedModel for TF Serving
+    (`keras_bigs.export_for_serving`; sentence pairs for pair tasks).
+    `recipe`: optimizer, schedule, batch size, precision, hardware, seed
+    (`Recipe`, fine-tuning's defaults).
     """
 
     task: str
@@ -64,27 +61,18 @@ class GlueRun:
     use_tfds: bool = False
     tfds_data_dir: str = None
     sequence_length: int = None
-    batch_size: int = 32
     epochs: int = None
     max_steps: int = None
-    learning_rate: float = None
-    schedule: str = "linear"
-    warmup_fraction: float = 0.1
-    weight_decay: float = 0.01
-    global_clipnorm: float = 1.0
     dropout: float = 0.1
-    strategy: str = "auto"
-    tpu: str = None
-    mixed_precision: str = None
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
-    seed: int = 0
-    verbose: int = 1
     export_dir: str = None
+    recipe: Recipe = dataclasses.field(default_factory=Recipe)
 
     def __post_init__(self):
         scratch = self.preset is None and self.from_mnli is None
-        if self.learning_rate is None:
-            self.learning_rate = 1e-3 if scratch else 2e-5
+        self.recipe = self.recipe.with_learning_rate(
+            LEARNING_RATES["scratch" if scratch else "preset"]
+        )
         if self.epochs is None:
             self.epochs = 1 if scratch else 3
 
@@ -108,7 +96,7 @@ def build_classifier(run, task):
     """The classifier to fine-tune, with its preprocessor."""
     start = run.from_mnli or run.preset
     if start is None:
-        keras.utils.set_random_seed(run.seed)
+        keras.utils.set_random_seed(run.recipe.seed)
         sequence_length = run.sequence_length or SCRATCH_SEQUENCE_LENGTH
         backbone = small_backbone(
             sequence_length, padding_invariant=bool(run.padding_invariant)
@@ -148,68 +136,102 @@ def build_classifier(run, task):
     )
 
 
-def _static_batches(setup):
-    """Whether batches need a static shape: whenever the batch is split
-    over replicas, and always on TPUs."""
-    return setup.num_replicas > 1 or setup.kind == "tpu"
+def check_export(export_dir):
+    """Refuse an export destination before training: a run must not fail
+    at its very end."""
+    check_destination(export_dir)
+    if keras.backend.backend() not in ("jax", "tensorflow"):
+        raise RuntimeError(
+            "export_dir needs KERAS_BACKEND=jax or tensorflow; export the "
+            "saved best_model later with tools/export_saved_model.py "
+            "instead."
+        )
 
 
-def training_dataset_fn(
-    data, preprocessor, batch_size, seed, drop_remainder, buckets=None
-):
-    """The training input, for `DistributionSetup.distribute_dataset`.
+def export_summary(classifier, export_dir, pairs):
+    """Export for serving; the report's path, sizes, time and inputs."""
+    report = export_for_serving(classifier, export_dir, pairs=pairs)
+    keys = ("path", "weights_dtype", "total_bytes", "export_seconds")
+    summary = {key: report[key] for key in keys}
+    summary["inputs"] = sorted(
+        report["signatures"]["serving_default"]["inputs"]
+    )
+    return summary
+
+
+class GlueFineTuning(FineTuningTask):
+    """A GLUE task for `finetune`: the task's train and evaluation splits,
+    the classifier of `build_classifier`, the task's official metrics.
 
     Args:
-        data: the run's `GlueTrainingData`.
-        preprocessor: the classifier's preprocessor, mapped over batches.
-        batch_size: int. The global batch size.
-        seed: int. Seeds the shuffle.
-        drop_remainder: bool. Give every batch a static shape.
-        buckets: lengths to group examples by (`bucket_batches`), or
-            `None` for batches in shuffled order.
-
-    Returns:
-        `dataset_fn(input_context)`: endless, shuffled, preprocessed
-        batches (per replica) of `data.train`, in a new order each pass
-        (`fit` counts the steps per epoch).
+        run: the `GlueRun`.
     """
 
-    def dataset_fn(input_context):
-        dataset = data.train_batches(
-            input_context.get_per_replica_batch_size(batch_size),
-            seed=seed,
-            drop_remainder=drop_remainder,
-            preprocessor=preprocessor,
-            buckets=buckets,
-            repeat=True,
+    def __init__(self, run):
+        self.run = run
+        self.task = get_glue_task(run.task)
+        self.preset = run.from_mnli or run.preset
+        if run.export_dir:
+            check_export(run.export_dir)
+
+    def read_data(self):
+        run = self.run
+        self.data = glue_training_data(
+            self.task,
+            run.glue_dir,
+            run.validation_fraction,
+            use_tfds=run.use_tfds,
+            tfds_data_dir=run.tfds_data_dir,
         )
-        dataset = dataset.shard(
-            input_context.num_input_pipelines, input_context.input_pipeline_id
+        return self.data.num_train
+
+    def describe(self):
+        return (
+            f"GLUE {self.task.name}: {self.data.num_train} training "
+            f"examples, evaluation on {self.data.evaluation_split}"
         )
-        return dataset.prefetch(tf.data.AUTOTUNE)
 
-    return dataset_fn
+    def build_model(self):
+        return build_classifier(self.run, self.task)
 
+    def buckets(self, preprocessor):
+        return preprocessor.padding_lengths
 
-def evaluation_dataset(data, preprocessor, batch_size, buckets=None):
-    """The evaluation input: preprocessed batches of `data.evaluation`,
-    in order (grouped by length with `buckets`), cached after the first
-    pass.
+    def training_dataset_fn(
+        self, preprocessor, batch_size, seed, drop_remainder
+    ):
+        return self.data.training_dataset_fn(
+            preprocessor,
+            batch_size,
+            seed,
+            drop_remainder,
+            self.buckets(preprocessor),
+        )
 
-    Args:
-        data: the run's `GlueTrainingData`.
-        preprocessor: the classifier's preprocessor, mapped over batches.
-        batch_size: int.
-        buckets: lengths to group examples by, or `None`.
+    def evaluation(self, preprocessor, batch_size):
+        validation = self.data.evaluation_dataset(
+            preprocessor, batch_size, self.buckets(preprocessor)
+        )
+        return TaskMetricsEvaluation(validation, self.task.metrics)
 
-    Returns:
-        A `tf.data.Dataset` of known size.
-    """
-    dataset = data.evaluation_batches(batch_size, preprocessor, buckets)
-    dataset = dataset.cache()
-    # Grouped batches have no cardinality until counted (fills the cache).
-    count = sum(1 for _ in dataset)
-    return dataset.apply(tf.data.experimental.assert_cardinality(count))
+    def results(self, trained):
+        buckets = trained.buckets
+        return {
+            "task": self.task.name,
+            "split": self.data.evaluation_split,
+            "num_eval_examples": int(len(trained.evaluation.labels)),
+            **trained.scores,
+            "num_train_examples": self.data.num_train,
+            "padding_invariant": trained.model.backbone.padding_invariant,
+            "buckets": list(buckets) if buckets else None,
+            "compiled_programs": trained.programs,
+        }
+
+    def save(self, model, output_dir):
+        if not self.run.export_dir:
+            return {"export": None}
+        export = export_summary(model, self.run.export_dir, self.task.is_pair)
+        return {"export": export}
 
 
 def finetune_glue(run):
@@ -221,155 +243,10 @@ def finetune_glue(run):
     `BiGSClassifier.from_preset`), `training_log.csv` and `tensorboard/`;
     with `run.export_dir`, a SavedModel of the best model there.
     """
-    task = get_glue_task(run.task)
-    if run.export_dir:
-        # Before training: a run must not fail at its very end.
-        check_destination(run.export_dir)
-        if keras.backend.backend() not in ("jax", "tensorflow"):
-            raise RuntimeError(
-                "export_dir needs KERAS_BACKEND=jax or tensorflow; export "
-                "the saved best_model later with "
-                "tools/export_saved_model.py instead."
-            )
-    os.makedirs(run.output_dir, exist_ok=True)
-    set_mixed_precision(run.mixed_precision)
-    setup = setup_distribution(run.strategy, tpu=run.tpu)
-    keras.utils.set_random_seed(run.seed)
-
-    data = glue_training_data(
-        task,
-        run.glue_dir,
-        run.validation_fraction,
-        use_tfds=run.use_tfds,
-        tfds_data_dir=run.tfds_data_dir,
+    return finetune(
+        GlueFineTuning(run),
+        run.recipe,
+        run.output_dir,
+        run.epochs,
+        run.max_steps,
     )
-    steps_per_epoch = max(1, data.num_train // run.batch_size)
-    total_steps = run.epochs * steps_per_epoch
-    if run.max_steps:
-        total_steps = min(total_steps, run.max_steps)
-        steps_per_epoch = min(steps_per_epoch, total_steps)
-    epochs = math.ceil(total_steps / steps_per_epoch)
-
-    with setup.scope():
-        classifier = build_classifier(run, task)
-        preprocessor = classifier.preprocessor
-        classifier.preprocessor = None  # the input pipeline preprocesses
-        classifier.compile(
-            optimizer=bigs_optimizer(
-                run.learning_rate,
-                total_steps=total_steps,
-                warmup_steps=int(run.warmup_fraction * total_steps),
-                schedule=run.schedule,
-                weight_decay=run.weight_decay,
-                global_clipnorm=run.global_clipnorm,
-            ),
-        )
-    buckets = preprocessor.padding_lengths
-    train = setup.distribute_dataset(
-        training_dataset_fn(
-            data,
-            preprocessor,
-            run.batch_size,
-            run.seed,
-            drop_remainder=_static_batches(setup),
-            buckets=buckets,
-        )
-    )
-    validation = evaluation_dataset(data, preprocessor, run.batch_size, buckets)
-    sequence_length = preprocessor.sequence_length
-
-    evaluation = TaskMetricsEvaluation(validation, task.metrics)
-    # Bucketed batches have no one padded length to count tokens by.
-    throughput = Throughput(
-        run.batch_size, None if buckets else sequence_length
-    )
-    traces = TraceCounter(classifier)
-    callbacks = [
-        evaluation,
-        throughput,
-        keras.callbacks.CSVLogger(
-            os.path.join(run.output_dir, "training_log.csv")
-        ),
-        keras.callbacks.TensorBoard(
-            os.path.join(run.output_dir, "tensorboard")
-        ),
-    ]
-    print(
-        f"GLUE {task.name}: {data.num_train} training examples, "
-        f"evaluation on {data.evaluation_split}; {total_steps} steps of "
-        f"{run.batch_size} ({setup.kind}, {setup.num_replicas} replica(s)); "
-        f"{classifier.count_params():,} parameters"
-    )
-    start = time.time()
-    classifier.fit(
-        train,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=callbacks,
-        verbose=run.verbose,
-    )
-    train_seconds = time.time() - start
-    programs = traces.summary()
-    print(
-        "Compiled programs: "
-        + (
-            "; ".join(
-                f"{step} {value['programs']} (lengths "
-                f"{', '.join(str(n) for n in value['lengths'])})"
-                for step, value in programs.items()
-            )
-            or "none (eager)"
-        )
-    )
-
-    metrics = evaluation.evaluate()  # the best epoch's weights, restored
-    classifier.preprocessor = preprocessor
-    classifier.save_to_preset(os.path.join(run.output_dir, "best_model"))
-    export = None
-    if run.export_dir:
-        report = export_for_serving(
-            classifier, run.export_dir, pairs=task.is_pair
-        )
-        export = {
-            key: report[key]
-            for key in (
-                "path",
-                "weights_dtype",
-                "total_bytes",
-                "export_seconds",
-            )
-        }
-        export["inputs"] = sorted(
-            report["signatures"]["serving_default"]["inputs"]
-        )
-    results = {
-        "task": task.name,
-        "split": data.evaluation_split,
-        "num_eval_examples": int(len(evaluation.labels)),
-        **metrics,
-        "best_epoch": evaluation.best_epoch,
-        "epochs": epochs,
-        "steps": total_steps,
-        "num_train_examples": data.num_train,
-        "train_seconds": round(train_seconds, 1),
-        **throughput.summary(),
-        "preset": run.from_mnli or run.preset,
-        "architecture": (
-            None
-            if run.from_mnli or run.preset
-            else small_architecture(classifier.backbone)
-        ),
-        "sequence_length": sequence_length,
-        "padding_invariant": classifier.backbone.padding_invariant,
-        "buckets": list(buckets) if buckets else None,
-        "compiled_programs": programs,
-        "backend": keras.backend.backend(),
-        "strategy": setup.kind,
-        "batch_size": run.batch_size,
-        "learning_rate": run.learning_rate,
-        "seed": run.seed,
-        "export": export,
-    }
-    with open(os.path.join(run.output_dir, "eval_results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    return results

@@ -17,6 +17,17 @@ def _log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def _per_token(total_loss, correct, count):
+    """Mean loss and accuracy over `count` scored masked tokens."""
+    if count == 0:
+        raise ValueError("The batches have no masked tokens to score.")
+    return {
+        "loss": total_loss / count,
+        "accuracy": correct / count,
+        "masked_tokens": count,
+    }
+
+
 def masked_token_scores(masked_lm, batches):
     """Cross-entropy and accuracy of `masked_lm` over the masked tokens of
     `batches`, each masked token counting once (unused mask slots, of
@@ -46,13 +57,7 @@ def masked_token_scores(masked_lm, batches):
         total_loss -= picked[used].sum()
         correct += int((logits.argmax(-1) == labels)[used].sum())
         count += int(used.sum())
-    if count == 0:
-        raise ValueError("The batches have no masked tokens to score.")
-    return {
-        "loss": total_loss / count,
-        "accuracy": correct / count,
-        "masked_tokens": count,
-    }
+    return _per_token(total_loss, correct, count)
 
 
 def unigram_counts(batches, vocabulary_size):
@@ -97,14 +102,7 @@ def unigram_scores(counts, batches):
         total_loss -= log_probs[labels].sum()
         correct += int((labels == token).sum())
         count += labels.size
-    if count == 0:
-        raise ValueError("The batches have no masked tokens to score.")
-    return {
-        "loss": total_loss / count,
-        "accuracy": correct / count,
-        "masked_tokens": count,
-        "token": token,
-    }
+    return {**_per_token(total_loss, correct, count), "token": token}
 
 
 def read_heldout_log(path):

@@ -7,24 +7,14 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_bigs.data.glue_tasks import GLUE_TASKS
-from keras_bigs.data.glue_tsv import read_glue_tsv
-from keras_bigs.data.hdf5_shards import hdf5_shard_dataset
-from keras_bigs.data.holdout import hold_out_every
-from keras_bigs.data.host_sharding import shard_for_host
-from keras_bigs.data.length_buckets import bucket_batches
 from keras_bigs.data.length_buckets import check_buckets
 from keras_bigs.data.length_buckets import default_buckets
-from keras_bigs.data.masked_lm import masked_lm_dataset
-from keras_bigs.data.masked_lm import pack_documents
-from keras_bigs.data.text_corpus import text_corpus_dataset
-from keras_bigs.data.text_corpus import tfds_text_dataset
+from keras_bigs.data.pretraining_corpus import CORPUS_FIELDS
+from keras_bigs.data.pretraining_corpus import corpus_source
 from keras_bigs.models.bigs_masked_lm import BiGSMaskedLM
 from keras_bigs.models.bigs_masked_lm_preprocessor import (
     BiGSMaskedLMPreprocessor,
@@ -34,22 +24,24 @@ from keras_bigs.training.callbacks import StepCheckpoint
 from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.callbacks import checkpoint_paths
 from keras_bigs.training.callbacks import checkpoint_step
+from keras_bigs.training.callbacks import logging_callbacks
 from keras_bigs.training.callbacks import restore_training_state
 from keras_bigs.training.compilations import TraceCounter
-from keras_bigs.training.distribution import set_mixed_precision
-from keras_bigs.training.distribution import setup_distribution
 from keras_bigs.training.masked_lm_evaluation import HeldOutEvaluation
 from keras_bigs.training.masked_lm_evaluation import read_heldout_log
-from keras_bigs.training.optimizer import bigs_optimizer
+from keras_bigs.training.recipe import PRETRAINING_DEFAULTS
+from keras_bigs.training.recipe import Recipe
 from keras_bigs.training.sequence_length import extend_sequence_length
 from keras_bigs.training.small_bigs import small_architecture
 from keras_bigs.training.small_bigs import small_backbone
 
-# Examples masked once, with a fixed seed, to measure the loss before and
-# after training.
-EVAL_EXAMPLES = 256
-# The most held-out examples scored at each checkpoint.
-HELDOUT_EXAMPLES = 1024
+# The peak learning rate by where the model starts, unless the recipe
+# names one.
+LEARNING_RATES = {"scratch": 1e-3, "preset": 1e-4}
+
+
+def _pretraining_recipe():
+    return Recipe(**PRETRAINING_DEFAULTS)
 
 
 @dataclasses.dataclass
@@ -72,7 +64,10 @@ class PretrainRun:
     `block_type`, ...) in place of its defaults. `heldout_every`: hold out
     every n-th document (every n-th example of HDF5 shards) from training
     and score the masked LM on them at every checkpoint
-    (`heldout_log.csv`); 0 holds out nothing.
+    (`heldout_log.csv`); 0 holds out nothing. `recipe`: optimizer,
+    schedule, batch size, precision, hardware, seed (`Recipe`;
+    by default pretraining's, `PRETRAINING_DEFAULTS`); its learning rate
+    defaults to 1e-3 from scratch, 1e-4 from a preset.
     """
 
     output_dir: str
@@ -88,21 +83,11 @@ class PretrainRun:
     sequence_length: int = 128
     padding_invariant: bool = None
     buckets: tuple = None
-    batch_size: int = 32
     steps: int = 1000
     checkpoint_every: int = 100
     keep_checkpoints: int = 3
-    learning_rate: float = None
-    schedule: str = "cosine"
-    warmup_fraction: float = 0.06
-    weight_decay: float = 0.01
-    global_clipnorm: float = 1.0
-    strategy: str = "auto"
-    tpu: str = None
-    mixed_precision: str = None
-    seed: int = 0
-    verbose: int = 1
     heldout_every: int = 0
+    recipe: Recipe = dataclasses.field(default_factory=_pretraining_recipe)
 
     def __post_init__(self):
         sources = [
@@ -126,190 +111,30 @@ class PretrainRun:
                 f"heldout_every must be 0 (nothing held out) or at least 2, "
                 f"not {self.heldout_every}."
             )
-        if self.learning_rate is None:
-            self.learning_rate = 1e-3 if self.preset is None else 1e-4
+        self.recipe = self.recipe.with_learning_rate(
+            LEARNING_RATES["scratch" if self.preset is None else "preset"]
+        )
         if self.checkpoint_every > self.steps:
             self.checkpoint_every = self.steps
 
+    def path(self, *parts):
+        return os.path.join(self.output_dir, *parts)
 
-def glue_sentences(glue_dir):
-    """Every sentence of the GLUE training files found in `glue_dir`."""
-    sentences = []
-    for task in GLUE_TASKS.values():
-        if os.path.isfile(os.path.join(glue_dir, task.folder, "train.tsv")):
-            examples = read_glue_tsv(task, glue_dir, "train")
-            for column in examples.texts:
-                sentences.extend(column)
-    if not sentences:
-        raise FileNotFoundError(f"No GLUE train.tsv files in {glue_dir}.")
-    return sentences
-
-
-def _documents(run):
-    if run.text_files is not None:
-        return text_corpus_dataset(run.text_files, run.document_separator)
-    if run.glue_dir is not None:
-        return tf.data.Dataset.from_tensor_slices(glue_sentences(run.glue_dir))
-    return tfds_text_dataset(run.tfds_name, run.tfds_split, run.tfds_text_key)
-
-
-@dataclasses.dataclass(frozen=True)
-class CorpusSource:
-    """A run's corpus, opened once; each host's examples on demand.
-
-    Attributes:
-        examples: callable `(num_hosts, host_index)` -> that host's
-            unbatched training examples (`tf.data.Dataset`):
-            `(x, y, sample_weight)` when `premasked`, else packed token
-            dicts for `masked_lm_dataset`.
-        premasked: bool. Whether the examples come masked (the original
-            HDF5 shards).
-        heldout: callable `()` -> the held-out examples, in the same form;
-            `None` when nothing is held out.
-    """
-
-    examples: Callable
-    premasked: bool
-    heldout: Callable = None
-
-
-def corpus_source(run, tokenizer):
-    """The `CorpusSource` of the run's corpus.
-
-    Args:
-        run: a `PretrainRun`; its corpus fields, `sequence_length`,
-            `heldout_every` and `seed` (the HDF5 file order) are read.
-        tokenizer: the `BiGSTokenizer` that packs text documents.
-
-    Returns:
-        A `CorpusSource`.
-    """
-    every = run.heldout_every
-    if run.hdf5_files is not None:
-
-        def shards(files):
-            return hdf5_shard_dataset(files, run.sequence_length, seed=run.seed)
-
-        def hdf5_examples(num_hosts, host_index):
-            examples = shard_for_host(
-                run.hdf5_files, num_hosts, host_index, shards
-            )
-            return hold_out_every(examples, every)[0] if every else examples
-
-        def hdf5_heldout():
-            return hold_out_every(shards(run.hdf5_files), every)[1]
-
-        return CorpusSource(
-            hdf5_examples,
-            premasked=True,
-            heldout=hdf5_heldout if every else None,
-        )
-
-    documents = _documents(run)
-    heldout_documents = None
-    if every:
-        documents, heldout_documents = hold_out_every(documents, every)
-
-    def packed_examples(num_hosts, host_index):
-        return pack_documents(
-            shard_for_host(documents, num_hosts, host_index),
+    def corpus(self, tokenizer):
+        """The run's `CorpusSource` (`corpus_source`)."""
+        return corpus_source(
             tokenizer,
-            run.sequence_length,
+            self.sequence_length,
+            heldout_every=self.heldout_every,
+            seed=self.recipe.seed,
+            **{name: getattr(self, name) for name in CORPUS_FIELDS},
         )
-
-    def packed_heldout():
-        return pack_documents(heldout_documents, tokenizer, run.sequence_length)
-
-    return CorpusSource(
-        packed_examples,
-        premasked=False,
-        heldout=packed_heldout if every else None,
-    )
-
-
-def training_dataset_fn(
-    corpus, tokenizer, batch_size, seed, skip_batches=0, buckets=None
-):
-    """The training input, for `DistributionSetup.distribute_dataset`.
-
-    Args:
-        corpus: the run's `CorpusSource`.
-        tokenizer: the `BiGSTokenizer` of the corpus (for masking).
-        batch_size: int. The global batch size.
-        seed: int. Seeds the example shuffle.
-        skip_batches: int. Batches to skip, so that a resumed run reads on
-            where it stopped.
-        buckets: lengths to group examples by (`bucket_batches`), the last
-            the sequence length; `None`: every batch at full length.
-
-    Returns:
-        `dataset_fn(input_context)`: endless, shuffled, masked batches
-        (per replica).
-    """
-
-    def dataset_fn(input_context):
-        per_replica = input_context.get_per_replica_batch_size(batch_size)
-        examples = corpus.examples(
-            input_context.num_input_pipelines, input_context.input_pipeline_id
-        )
-        examples = examples.repeat().shuffle(10_000, seed=seed)
-        if buckets is None:
-            batches = examples.batch(per_replica, drop_remainder=True)
-        else:
-            batches = bucket_batches(
-                examples, per_replica, buckets, drop_remainder=True
-            )
-        if not corpus.premasked:
-            batches = masked_lm_dataset(
-                batches,
-                tokenizer,
-                sequence_length=None if buckets is None else buckets[-1],
-            )
-        return batches.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
-
-    return dataset_fn
-
-
-def evaluation_dataset(corpus, tokenizer, batch_size, seed, heldout=False):
-    """Examples masked once with a fixed seed: the same batches at every
-    point of training. By default the first `EVAL_EXAMPLES` training
-    examples, to measure the loss drop (fitting, not generalisation); with
-    `heldout=True` the first `HELDOUT_EXAMPLES` held-out ones.
-
-    Args:
-        corpus: the run's `CorpusSource`.
-        tokenizer: the `BiGSTokenizer` of the corpus (for masking).
-        batch_size: int.
-        seed: int. Fixes the masks.
-        heldout: bool. Score held-out examples (the corpus must hold some
-            out).
-
-    Returns:
-        A cached `tf.data.Dataset` of known size.
-    """
-    if heldout:
-        examples = corpus.heldout().take(HELDOUT_EXAMPLES)
-    else:
-        examples = corpus.examples(1, 0).take(EVAL_EXAMPLES)
-    batches = examples.batch(batch_size)
-    if not corpus.premasked:
-        batches = masked_lm_dataset(batches, tokenizer, seed=seed)
-    batches = batches.cache()
-    count = sum(1 for _ in batches)  # fills the cache; a known size
-    if count == 0:
-        raise ValueError(
-            "The corpus holds out no examples: hold out a larger share (a "
-            "smaller heldout_every) or use a larger corpus."
-            if heldout
-            else "The corpus gave no examples to evaluate on."
-        )
-    return batches.apply(tf.data.experimental.assert_cardinality(count))
 
 
 def build_masked_lm(run, load_weights=True):
     """A new `BiGSMaskedLM` (token-id input) from the preset or scratch."""
     if run.preset is None:
-        keras.utils.set_random_seed(run.seed)
+        keras.utils.set_random_seed(run.recipe.seed)
         return BiGSMaskedLM(
             small_backbone(
                 run.sequence_length,
@@ -329,10 +154,137 @@ def build_masked_lm(run, load_weights=True):
     return masked_lm
 
 
+def resumed_masked_lm(run, setup, checkpoints):
+    """The masked LM compiled with the recipe's optimizer under the
+    distribution scope; with `checkpoints`, the newest one's weights and
+    optimizer state loaded over it."""
+    with setup.scope():
+        # A resumed run rebuilds the same model and optimizer, then loads
+        # the checkpoint's weights and optimizer state over them.
+        masked_lm = build_masked_lm(run, load_weights=not checkpoints)
+        masked_lm.compile(optimizer=run.recipe.optimizer(run.steps))
+        if checkpoints:
+            restore_training_state(masked_lm, checkpoints[-1])
+            print(f"Resuming from {checkpoints[-1]}")
+    return masked_lm
+
+
+def training_buckets(run, masked_lm):
+    """The lengths training batches are padded to: `None` (one length)
+    unless the model is padding-invariant."""
+    if masked_lm.backbone.padding_invariant:
+        return check_buckets(
+            run.buckets or default_buckets(run.sequence_length),
+            run.sequence_length,
+        )
+    if run.buckets:
+        raise ValueError(
+            "buckets need a padding-invariant model (padding_invariant=True "
+            "or a preset saved with it): the outputs of this one depend on "
+            "the padded length."
+        )
+    return None
+
+
+def heldout_evaluation(run, corpus):
+    """The `HeldOutEvaluation` callback of the run; `None` when the corpus
+    holds nothing out."""
+    if corpus.heldout is None:
+        return None
+    recipe = run.recipe
+    return HeldOutEvaluation(
+        corpus.evaluation_dataset(recipe.batch_size, recipe.seed, heldout=True),
+        run.path("heldout_log.csv"),
+        tokens_per_step=recipe.batch_size * run.sequence_length,
+    )
+
+
+def start_heldout_log(heldout, masked_lm, start_step):
+    """Keep the held-out rows up to `start_step`; a new run scores the
+    model before training."""
+    heldout.set_model(masked_lm)
+    heldout.resume(start_step)
+    if start_step == 0:
+        heldout.record(0)
+
+
+def initial_eval_loss(run, masked_lm, evaluation, start_step):
+    """The loss before training: measured (and kept in
+    `pretrain_results.json`) by a new run, read back by a resumed one."""
+    results_path = run.path("pretrain_results.json")
+    if start_step:
+        with open(results_path) as f:
+            return json.load(f)["initial_eval_loss"]
+    initial_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
+    with open(results_path, "w") as f:
+        json.dump({"initial_eval_loss": initial_loss}, f)
+    return initial_loss
+
+
+def save_model(run, masked_lm, tokenizer):
+    """`model/`: the masked LM with its preprocessor, a keras-hub preset
+    every task class loads."""
+    masked_lm.preprocessor = BiGSMaskedLMPreprocessor(
+        tokenizer, sequence_length=run.sequence_length
+    )
+    masked_lm.save_to_preset(run.path("model"))
+
+
 def _iterations(model):
     return int(
         np.asarray(keras.ops.convert_to_numpy(model.optimizer.iterations))
     )
+
+
+def fit_from(run, masked_lm, train, start_step, callbacks):
+    """Train from `start_step` to `run.steps`, one epoch per checkpoint
+    period."""
+    masked_lm.fit(
+        train,
+        epochs=math.ceil(run.steps / run.checkpoint_every),
+        initial_epoch=start_step // run.checkpoint_every,
+        steps_per_epoch=run.checkpoint_every,
+        callbacks=callbacks,
+        verbose=run.recipe.verbose,
+    )
+
+
+def period_callbacks(run, heldout):
+    """What runs at every checkpoint period: held-out scoring, the
+    checkpoint, the epoch logs."""
+    return [
+        # Before the checkpoint: a run stopped between the two redoes the
+        # period and its row.
+        *([heldout] if heldout else []),
+        StepCheckpoint(run.path("checkpoints"), keep=run.keep_checkpoints),
+        *logging_callbacks(run.output_dir, append=True),
+    ]
+
+
+def print_training_programs(programs):
+    """Print how many training programs compiled, and their lengths."""
+    print(
+        f"Compiled training programs: {programs['programs']} (lengths "
+        f"{', '.join(str(n) for n in programs['lengths'])})"
+    )
+
+
+def model_results(run, masked_lm, buckets, programs, heldout):
+    """The results entries on the model, its input and held-out scores."""
+    return {
+        "sequence_length": run.sequence_length,
+        "padding_invariant": masked_lm.backbone.padding_invariant,
+        "buckets": list(buckets) if buckets else None,
+        "compiled_training_programs": programs,
+        "batch_size": run.recipe.batch_size,
+        "heldout": (
+            read_heldout_log(heldout.path) if heldout is not None else None
+        ),
+        "preset": run.preset,
+        "architecture": (
+            None if run.preset else small_architecture(masked_lm.backbone)
+        ),
+    }
 
 
 def pretrain(run, callbacks=()):
@@ -349,121 +301,47 @@ def pretrain(run, callbacks=()):
     Returns the results.
     """
     os.makedirs(run.output_dir, exist_ok=True)
-    set_mixed_precision(run.mixed_precision)
-    setup = setup_distribution(run.strategy, tpu=run.tpu)
+    recipe = run.recipe
+    # Seeded where the model is built from scratch; the data by its seeds.
+    setup = recipe.prepare(seed_generators=False)
     tokenizer = BiGSTokenizer()
-    checkpoints_dir = os.path.join(run.output_dir, "checkpoints")
-    results_path = os.path.join(run.output_dir, "pretrain_results.json")
-    corpus = corpus_source(run, tokenizer)
-    evaluation = evaluation_dataset(corpus, tokenizer, run.batch_size, run.seed)
-    heldout = None
-    if corpus.heldout is not None:
-        heldout = HeldOutEvaluation(
-            evaluation_dataset(
-                corpus, tokenizer, run.batch_size, run.seed, heldout=True
-            ),
-            os.path.join(run.output_dir, "heldout_log.csv"),
-            tokens_per_step=run.batch_size * run.sequence_length,
-        )
-
-    existing = checkpoint_paths(checkpoints_dir)
-    with setup.scope():
-        # A resumed run rebuilds the same model and optimizer, then loads
-        # the checkpoint's weights and optimizer state over them.
-        masked_lm = build_masked_lm(run, load_weights=not existing)
-        masked_lm.compile(
-            optimizer=bigs_optimizer(
-                run.learning_rate,
-                total_steps=run.steps,
-                warmup_steps=int(run.warmup_fraction * run.steps),
-                schedule=run.schedule,
-                weight_decay=run.weight_decay,
-                global_clipnorm=run.global_clipnorm,
-            )
-        )
-        if existing:
-            restore_training_state(masked_lm, existing[-1])
-            print(f"Resuming from {existing[-1]}")
-    buckets = None
-    if masked_lm.backbone.padding_invariant:
-        buckets = check_buckets(
-            run.buckets or default_buckets(run.sequence_length),
-            run.sequence_length,
-        )
-    elif run.buckets:
-        raise ValueError(
-            "buckets need a padding-invariant model (padding_invariant=True "
-            "or a preset saved with it): the outputs of this one depend on "
-            "the padded length."
-        )
-    start_step = checkpoint_step(existing[-1]) if existing else 0
+    corpus = run.corpus(tokenizer)
+    evaluation = corpus.evaluation_dataset(recipe.batch_size, recipe.seed)
+    heldout = heldout_evaluation(run, corpus)
+    checkpoints = checkpoint_paths(run.path("checkpoints"))
+    masked_lm = resumed_masked_lm(run, setup, checkpoints)
+    buckets = training_buckets(run, masked_lm)
+    start_step = checkpoint_step(checkpoints[-1]) if checkpoints else 0
     if heldout is not None:
-        heldout.set_model(masked_lm)
-        heldout.resume(start_step)
-        if start_step == 0:
-            heldout.record(0)
-    if start_step == 0:
-        initial_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
-        with open(results_path, "w") as f:
-            json.dump({"initial_eval_loss": initial_loss}, f)
-    else:
-        with open(results_path) as f:
-            initial_loss = json.load(f)["initial_eval_loss"]
-
+        start_heldout_log(heldout, masked_lm, start_step)
+    initial_loss = initial_eval_loss(run, masked_lm, evaluation, start_step)
     train = setup.distribute_dataset(
-        training_dataset_fn(
-            corpus,
-            tokenizer,
-            run.batch_size,
-            run.seed,
-            skip_batches=start_step,
-            buckets=buckets,
+        corpus.training_dataset_fn(
+            recipe.batch_size, recipe.seed, start_step, buckets
         )
     )
     throughput = Throughput(
-        run.batch_size, None if buckets else run.sequence_length
+        recipe.batch_size, None if buckets else run.sequence_length
     )
     traces = TraceCounter(masked_lm)
-    epochs = math.ceil(run.steps / run.checkpoint_every)
     print(
         f"Masked-LM pretraining: steps {start_step} -> {run.steps} of "
-        f"{run.batch_size} x {run.sequence_length} tokens ({setup.kind}, "
+        f"{recipe.batch_size} x {run.sequence_length} tokens ({setup.kind}, "
         f"{setup.num_replicas} replica(s)); "
         f"{masked_lm.count_params():,} parameters"
     )
     started = time.time()
-    masked_lm.fit(
+    fit_from(
+        run,
+        masked_lm,
         train,
-        epochs=epochs,
-        initial_epoch=start_step // run.checkpoint_every,
-        steps_per_epoch=run.checkpoint_every,
-        callbacks=[
-            throughput,
-            # Before the checkpoint: a run stopped between the two redoes
-            # the period and its row.
-            *([heldout] if heldout else []),
-            StepCheckpoint(checkpoints_dir, keep=run.keep_checkpoints),
-            keras.callbacks.CSVLogger(
-                os.path.join(run.output_dir, "training_log.csv"), append=True
-            ),
-            keras.callbacks.TensorBoard(
-                os.path.join(run.output_dir, "tensorboard")
-            ),
-            *callbacks,
-        ],
-        verbose=run.verbose,
+        start_step,
+        [throughput, *period_callbacks(run, heldout), *callbacks],
     )
     programs = traces.summary().get("train", {"programs": 0, "lengths": []})
-    print(
-        f"Compiled training programs: {programs['programs']} (lengths "
-        f"{', '.join(str(n) for n in programs['lengths'])})"
-    )
+    print_training_programs(programs)
     final_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
-
-    masked_lm.preprocessor = BiGSMaskedLMPreprocessor(
-        tokenizer, sequence_length=run.sequence_length
-    )
-    masked_lm.save_to_preset(os.path.join(run.output_dir, "model"))
+    save_model(run, masked_lm, tokenizer)
     results = {
         "initial_eval_loss": initial_loss,
         "final_eval_loss": final_loss,
@@ -472,21 +350,10 @@ def pretrain(run, callbacks=()):
         "steps": _iterations(masked_lm),
         "seconds_this_run": round(time.time() - started, 1),
         **throughput.summary(),
-        "sequence_length": run.sequence_length,
-        "padding_invariant": masked_lm.backbone.padding_invariant,
-        "buckets": list(buckets) if buckets else None,
-        "compiled_training_programs": programs,
-        "batch_size": run.batch_size,
-        "heldout": (
-            read_heldout_log(heldout.path) if heldout is not None else None
-        ),
-        "preset": run.preset,
-        "architecture": (
-            None if run.preset else small_architecture(masked_lm.backbone)
-        ),
+        **model_results(run, masked_lm, buckets, programs, heldout),
         "backend": keras.backend.backend(),
         "strategy": setup.kind,
     }
-    with open(results_path, "w") as f:
+    with open(run.path("pretrain_results.json"), "w") as f:
         json.dump(results, f, indent=2)
     return results

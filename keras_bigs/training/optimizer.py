@@ -1,8 +1,12 @@
 """The optimizer of BiGS: AdamW with the SSM parameters at a lower rate."""
 
+import functools
+
 import keras
 from keras import ops
 
+from keras_bigs.keras_hub_internals import OptimizerVariableHooks
+from keras_bigs.keras_hub_internals import optimizer_variable_key
 from keras_bigs.training.schedules import DECAYS
 from keras_bigs.training.schedules import WarmupDecay
 
@@ -11,6 +15,9 @@ from keras_bigs.training.schedules import WarmupDecay
 # without weight decay, because large steps on them make the kernel
 # unstable; `C` and `D` are ordinary weights.
 SSM_VARIABLE_NAMES = ("A_re", "A_im", "log_step")
+# Every variable of an `S4DConv`: what `freeze_ssm=True` leaves untouched,
+# as the original's `run_glue_freeze.py` (which matches the same names).
+FROZEN_SSM_VARIABLE_NAMES = ("A_re", "A_im", "C", "D", "log_step")
 # BERT's exclusions from weight decay: biases and LayerNorm scale/offset.
 # Embeddings are decayed, as in BERT.
 NO_WEIGHT_DECAY_NAMES = ("bias", "gamma", "beta")
@@ -22,10 +29,11 @@ def _matches(name, names):
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSAdamW(keras.optimizers.AdamW):
+class BiGSAdamW(OptimizerVariableHooks, keras.optimizers.AdamW):
     """AdamW as BiGS is trained: SSM dynamics at a reduced learning rate.
 
-    Differs from `keras.optimizers.AdamW` in three ways:
+    Differs from `keras.optimizers.AdamW` in three ways, and a fourth on
+    request:
 
     - BERT's Adam constants: `beta_2=0.98`, `epsilon=1e-6`, and
       `weight_decay=0.01`.
@@ -36,6 +44,16 @@ class BiGSAdamW(keras.optimizers.AdamW):
       see `ssm_variable_names`) are updated with
       `ssm_learning_rate_multiplier` times the learning rate, as in the
       original S4/BiGS training.
+    - `freeze_ssm=True` freezes every SSM: `A_re`, `A_im`, `C`, `D` and
+      `log_step` of every `S4DConv` (`FROZEN_SSM_VARIABLE_NAMES`) get no
+      update at all, as in the original's `run_glue_freeze.py` (optax's
+      `set_to_zero`): no Adam step, no weight decay, and their Adam
+      moments stay zero, so they are bit-identical after any number of
+      steps. Their gradients are dropped before clipping, so
+      `global_clipnorm` measures the norm of the trained variables only,
+      as if the frozen ones were not trainable (the original's freeze
+      mode does not clip). The moments are still allocated, so that a
+      checkpoint of the optimizer restores with and without freezing.
 
     Variables are recognised by `variable.name` once, when the optimizer is
     built; the decisions are kept by variable identity, so they also hold
@@ -55,6 +73,7 @@ class BiGSAdamW(keras.optimizers.AdamW):
             the SSM parameters.
         ssm_variable_names: names of the SSM parameters.
         no_weight_decay_names: names of variables not decayed.
+        freeze_ssm: bool. Give the SSM parameters no update at all.
         **kwargs: other `keras.optimizers.AdamW` arguments (`clipnorm`,
             `global_clipnorm`, `gradient_accumulation_steps`, ...).
 
@@ -82,6 +101,7 @@ class BiGSAdamW(keras.optimizers.AdamW):
         ssm_learning_rate_multiplier=0.1,
         ssm_variable_names=SSM_VARIABLE_NAMES,
         no_weight_decay_names=NO_WEIGHT_DECAY_NAMES,
+        freeze_ssm=False,
         name="bigs_adamw",
         **kwargs,
     ):
@@ -97,19 +117,27 @@ class BiGSAdamW(keras.optimizers.AdamW):
         self.ssm_learning_rate_multiplier = float(ssm_learning_rate_multiplier)
         self.ssm_variable_names = tuple(ssm_variable_names)
         self.no_weight_decay_names = tuple(no_weight_decay_names)
-        # Filled by `build`: `_var_key`s of the variables concerned.
+        self.freeze_ssm = bool(freeze_ssm)
+        # Filled by `build`: the optimizer's keys of the variables concerned.
         self._ssm_keys = frozenset()
         self._no_decay_keys = frozenset()
+        self._frozen_keys = frozenset()
 
     def is_ssm_variable(self, variable):
         """Whether `variable` is trained at the reduced SSM learning rate."""
         return variable.name in self.ssm_variable_names
+
+    def is_frozen(self, variable):
+        """Whether `variable` gets no update (an SSM parameter under
+        `freeze_ssm=True`)."""
+        return self.freeze_ssm and variable.name in FROZEN_SSM_VARIABLE_NAMES
 
     def uses_weight_decay(self, variable):
         """Whether `variable` is decayed by the rules of this optimizer
         (before `exclude_from_weight_decay()`)."""
         return not (
             self.is_ssm_variable(variable)
+            or self.is_frozen(variable)
             or _matches(variable.name, self.no_weight_decay_names)
         )
 
@@ -119,23 +147,30 @@ class BiGSAdamW(keras.optimizers.AdamW):
         super().build(var_list)
         # Decided once here, by name: inside `update_step` the variable may
         # be a per-replica `tf.Variable` (tf.distribute) whose name differs,
-        # but `_var_key` maps it back to the same key.
+        # but the optimizer's variable key maps it back to the same key.
+        key = functools.partial(optimizer_variable_key, self)
         self._ssm_keys = frozenset(
-            self._var_key(v) for v in var_list if self.is_ssm_variable(v)
+            key(v) for v in var_list if self.is_ssm_variable(v)
         )
         self._no_decay_keys = frozenset(
-            self._var_key(v) for v in var_list if not self.uses_weight_decay(v)
+            key(v) for v in var_list if not self.uses_weight_decay(v)
+        )
+        self._frozen_keys = frozenset(
+            key(v) for v in var_list if self.is_frozen(v)
         )
 
-    def _use_weight_decay(self, variable):
-        # Called by the weight-decay step of every backend (the base
-        # optimizer, TF's distributed one, torch's fused one).
-        if self._var_key(variable) in self._no_decay_keys:
-            return False
-        return super()._use_weight_decay(variable)
+    def skips_update(self, variable):
+        """Whether `variable` is frozen (`freeze_ssm`): left out of
+        clipping, weight decay and the step."""
+        return optimizer_variable_key(self, variable) in self._frozen_keys
+
+    def vetoes_weight_decay(self, variable):
+        """Whether `variable` is exempt from weight decay by the rules of
+        this optimizer (`uses_weight_decay`, decided in `build`)."""
+        return optimizer_variable_key(self, variable) in self._no_decay_keys
 
     def update_step(self, gradient, variable, learning_rate):
-        if self._var_key(variable) in self._ssm_keys:
+        if optimizer_variable_key(self, variable) in self._ssm_keys:
             learning_rate = ops.multiply(
                 ops.cast(learning_rate, variable.dtype),
                 ops.cast(self.ssm_learning_rate_multiplier, variable.dtype),
@@ -151,6 +186,7 @@ class BiGSAdamW(keras.optimizers.AdamW):
                 ),
                 "ssm_variable_names": list(self.ssm_variable_names),
                 "no_weight_decay_names": list(self.no_weight_decay_names),
+                "freeze_ssm": self.freeze_ssm,
             }
         )
         return config
@@ -166,6 +202,7 @@ def bigs_optimizer(
     ssm_learning_rate_multiplier=0.1,
     clipnorm=None,
     global_clipnorm=None,
+    freeze_ssm=False,
     **kwargs,
 ):
     """A `BiGSAdamW` with a `WarmupDecay` schedule: the paper's recipe.
@@ -184,6 +221,9 @@ def bigs_optimizer(
         clipnorm: float. Clip each gradient to this norm.
         global_clipnorm: float. Clip all gradients to this global norm (BERT
             uses 1.0).
+        freeze_ssm: bool. Give every SSM parameter (`A_re`, `A_im`, `C`,
+            `D`, `log_step`) no update at all: fine-tuning with frozen
+            SSMs, as the original's `run_glue_freeze.py`.
         **kwargs: other `BiGSAdamW` arguments.
 
     Example:
@@ -212,5 +252,6 @@ def bigs_optimizer(
         ssm_learning_rate_multiplier=ssm_learning_rate_multiplier,
         clipnorm=clipnorm,
         global_clipnorm=global_clipnorm,
+        freeze_ssm=freeze_ssm,
         **kwargs,
     )

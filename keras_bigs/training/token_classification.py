@@ -4,15 +4,12 @@ evaluation, and the saved best model."""
 
 import dataclasses
 import json
-import math
 import os
-import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_bigs.data.conll import conll_dataset
+from keras_bigs.data.conll import conll_training_dataset_fn
 from keras_bigs.data.conll import read_conll
 from keras_bigs.data.conll import tag_vocabulary
 from keras_bigs.models.bigs_token_classifier import BiGSTokenClassifier
@@ -22,16 +19,17 @@ from keras_bigs.models.bigs_token_classifier_preprocessor import (
 )
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs.training.callbacks import BestEpochEvaluation
-from keras_bigs.training.callbacks import Throughput
-from keras_bigs.training.distribution import set_mixed_precision
-from keras_bigs.training.distribution import setup_distribution
 from keras_bigs.training.entity_metrics import entity_scores
-from keras_bigs.training.optimizer import bigs_optimizer
-from keras_bigs.training.small_bigs import small_architecture
+from keras_bigs.training.finetuning import FineTuningTask
+from keras_bigs.training.finetuning import finetune
+from keras_bigs.training.recipe import Recipe
 from keras_bigs.training.small_bigs import small_backbone
 
 # From scratch: CoNLL-2003 sentences fit in 128 wordpieces.
 SCRATCH_SEQUENCE_LENGTH = 128
+# The peak learning rate by where the model starts, unless the recipe
+# names one.
+LEARNING_RATES = {"scratch": 1e-3, "preset": 5e-5}
 
 
 @dataclasses.dataclass
@@ -39,9 +37,12 @@ class TaggingRun:
     """What to fine-tune and how; the defaults are `tools/run_ner.py`'s.
 
     `preset=None` trains `small_backbone()` from scratch (1e-3, 3 epochs,
-    128 tokens); from a preset 5e-5, 3 epochs, the preset's length.
-    `tag_column` picks the CoNLL column (-1: the last, CoNLL-2003's named
-    entities); `scheme` is `"BIO"` or `"IOB1"` (see `entity_scores`).
+    128 tokens); from a preset 5e-5 (unless `recipe` names a learning
+    rate), 3 epochs, the preset's length. `tag_column` picks the CoNLL
+    column (-1: the last, CoNLL-2003's named entities); `scheme` is
+    `"BIO"` or `"IOB1"` (see `entity_scores`). `recipe`: optimizer,
+    schedule, batch size, precision, hardware, seed (`Recipe`,
+    fine-tuning's defaults).
     """
 
     train_file: str
@@ -51,23 +52,14 @@ class TaggingRun:
     scheme: str = "BIO"
     preset: str = None
     sequence_length: int = None
-    batch_size: int = 32
     epochs: int = 3
-    learning_rate: float = None
-    schedule: str = "linear"
-    warmup_fraction: float = 0.1
-    weight_decay: float = 0.01
-    global_clipnorm: float = 1.0
     dropout: float = 0.1
-    strategy: str = "auto"
-    tpu: str = None
-    mixed_precision: str = None
-    seed: int = 0
-    verbose: int = 1
+    recipe: Recipe = dataclasses.field(default_factory=Recipe)
 
     def __post_init__(self):
-        if self.learning_rate is None:
-            self.learning_rate = 1e-3 if self.preset is None else 5e-5
+        self.recipe = self.recipe.with_learning_rate(
+            LEARNING_RATES["scratch" if self.preset is None else "preset"]
+        )
 
 
 class EntityEvaluation(BestEpochEvaluation):
@@ -110,7 +102,7 @@ class EntityEvaluation(BestEpochEvaluation):
 def build_tagger(run, num_classes):
     """The token classifier to fine-tune, with its preprocessor."""
     if run.preset is None:
-        keras.utils.set_random_seed(run.seed)
+        keras.utils.set_random_seed(run.recipe.seed)
         sequence_length = run.sequence_length or SCRATCH_SEQUENCE_LENGTH
         return BiGSTokenClassifier(
             small_backbone(sequence_length),
@@ -130,112 +122,82 @@ def build_tagger(run, num_classes):
     )
 
 
+class TaggingFineTuning(FineTuningTask):
+    """A CoNLL tagging task for `finetune`: the training and validation
+    files, the token classifier of `build_tagger`, entity F1.
+
+    Args:
+        run: the `TaggingRun`.
+    """
+
+    whole_batches = False
+
+    def __init__(self, run):
+        self.run = run
+        self.preset = run.preset
+
+    def read_data(self):
+        self.train = read_conll(self.run.train_file, self.run.tag_column)
+        self.validation = read_conll(
+            self.run.validation_file, self.run.tag_column
+        )
+        self.vocabulary = tag_vocabulary(self.train, self.validation)
+        return len(self.train)
+
+    def describe(self):
+        return (
+            f"Tagging {self.run.train_file}: {len(self.train)} training "
+            f"sentences, {len(self.validation)} validation sentences, "
+            f"{len(self.vocabulary)} tags"
+        )
+
+    def build_model(self):
+        return build_tagger(self.run, len(self.vocabulary))
+
+    def training_dataset_fn(
+        self, preprocessor, batch_size, seed, drop_remainder
+    ):
+        return conll_training_dataset_fn(
+            self.train, self.vocabulary, preprocessor, batch_size, seed
+        )
+
+    def evaluation(self, preprocessor, batch_size):
+        return EntityEvaluation(
+            self.validation, preprocessor, self.vocabulary, self.run.scheme
+        )
+
+    def results(self, trained):
+        return {
+            "train_file": self.run.train_file,
+            "validation_file": self.run.validation_file,
+            "num_train_sentences": len(self.train),
+            "num_validation_sentences": len(self.validation),
+            "tags": self.vocabulary,
+            "scheme": self.run.scheme,
+            # precision, recall and f1 of entities; word_accuracy
+            **{
+                name.removeprefix("entity_"): value
+                for name, value in trained.scores.items()
+            },
+        }
+
+    def save(self, model, output_dir):
+        with open(
+            os.path.join(output_dir, "best_model", "tags.json"), "w"
+        ) as f:
+            json.dump(self.vocabulary, f)
+        return {}
+
+
 def finetune_tagger(run):
     """Fine-tune, evaluate and save; returns the evaluation results.
 
     Writes to `run.output_dir`: `eval_results.json` (entity precision,
     recall and F1 and word accuracy on the validation file, timing),
     `best_model/` (a keras-hub preset of the best epoch) with
-    `best_model/tags.json` (label id -> tag) and `training_log.csv`.
+    `best_model/tags.json` (label id -> tag), `training_log.csv` and
+    `tensorboard/`.
     """
-    os.makedirs(run.output_dir, exist_ok=True)
-    set_mixed_precision(run.mixed_precision)
-    setup = setup_distribution(run.strategy, tpu=run.tpu)
-    keras.utils.set_random_seed(run.seed)
-    train = read_conll(run.train_file, run.tag_column)
-    validation = read_conll(run.validation_file, run.tag_column)
-    vocabulary = tag_vocabulary(train, validation)
-    steps_per_epoch = max(1, math.ceil(len(train) / run.batch_size))
-    total_steps = run.epochs * steps_per_epoch
-
-    with setup.scope():
-        tagger = build_tagger(run, len(vocabulary))
-        preprocessor = tagger.preprocessor
-        tagger.compile(
-            optimizer=bigs_optimizer(
-                run.learning_rate,
-                total_steps=total_steps,
-                warmup_steps=int(run.warmup_fraction * total_steps),
-                schedule=run.schedule,
-                weight_decay=run.weight_decay,
-                global_clipnorm=run.global_clipnorm,
-            ),
-        )
-    examples = conll_dataset(train, vocabulary)
-
-    def dataset_fn(input_context):
-        batches = (
-            examples.shuffle(len(train), seed=run.seed)
-            .ragged_batch(
-                input_context.get_per_replica_batch_size(run.batch_size)
-            )
-            .shard(
-                input_context.num_input_pipelines,
-                input_context.input_pipeline_id,
-            )
-            .map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
-        )
-        return batches.repeat().prefetch(tf.data.AUTOTUNE)
-
-    evaluation = EntityEvaluation(
-        validation, preprocessor, vocabulary, run.scheme
+    return finetune(
+        TaggingFineTuning(run), run.recipe, run.output_dir, run.epochs
     )
-    throughput = Throughput(run.batch_size, preprocessor.sequence_length)
-    print(
-        f"Tagging {run.train_file}: {len(train)} training sentences, "
-        f"{len(validation)} validation sentences, {len(vocabulary)} tags; "
-        f"{total_steps} steps of {run.batch_size} ({setup.kind}); "
-        f"{tagger.count_params():,} parameters"
-    )
-    tagger.preprocessor = None  # the input pipeline preprocesses
-    start = time.time()
-    try:
-        tagger.fit(
-            setup.distribute_dataset(dataset_fn),
-            epochs=run.epochs,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=[
-                evaluation,
-                throughput,
-                keras.callbacks.CSVLogger(
-                    os.path.join(run.output_dir, "training_log.csv")
-                ),
-            ],
-            verbose=run.verbose,
-        )
-    finally:
-        tagger.preprocessor = preprocessor
-    train_seconds = time.time() - start
-    scores = evaluation.evaluate()  # the best epoch's weights, restored
-    best_model = os.path.join(run.output_dir, "best_model")
-    tagger.save_to_preset(best_model)
-    with open(os.path.join(best_model, "tags.json"), "w") as f:
-        json.dump(vocabulary, f)
-    results = {
-        "train_file": run.train_file,
-        "validation_file": run.validation_file,
-        "num_train_sentences": len(train),
-        "num_validation_sentences": len(validation),
-        "tags": vocabulary,
-        "scheme": run.scheme,
-        # precision, recall and f1 of entities; word_accuracy
-        **{name.removeprefix("entity_"): v for name, v in scores.items()},
-        "best_epoch": evaluation.best_epoch,
-        "epochs": run.epochs,
-        "steps": total_steps,
-        "train_seconds": round(train_seconds, 1),
-        **throughput.summary(),
-        "preset": run.preset,
-        "architecture": (
-            None if run.preset else small_architecture(tagger.backbone)
-        ),
-        "sequence_length": preprocessor.sequence_length,
-        "backend": keras.backend.backend(),
-        "strategy": setup.kind,
-        "batch_size": run.batch_size,
-        "learning_rate": run.learning_rate,
-        "seed": run.seed,
-    }
-    with open(os.path.join(run.output_dir, "eval_results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    return results

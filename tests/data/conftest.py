@@ -3,6 +3,7 @@ import tensorflow as tf
 
 import keras_bigs
 from keras_bigs.data import pack_documents
+from tests.conftest import shared_dir
 
 CLS, SEP, PAD, MASK = 101, 102, 0, 103
 SEQUENCE_LENGTH = 32
@@ -37,3 +38,59 @@ def packed_batches(tokenizer):
     )
     packed = pack_documents(documents, tokenizer, SEQUENCE_LENGTH)
     return packed.batch(4, drop_remainder=True).cache()
+
+
+def glue_dir():
+    """The shared GLUE folder (`shared/glue`)."""
+    return shared_dir() / "glue"
+
+
+def write_tsv(path, rows):
+    """Write `rows` (lists of strings) as a tab-separated file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join("\t".join(row) + "\n" for row in rows), encoding="utf-8"
+    )
+    return path
+
+
+def examples_of(dataset):
+    """Unbatched `(x, label)` Python values of a `glue_dataset`."""
+    out = []
+    for x, labels in dataset:
+        columns = x if isinstance(x, tuple) else (x,)
+        columns = [[t.decode() for t in c.numpy()] for c in columns]
+        out.extend(zip(*columns, labels.numpy().tolist()))
+    return out
+
+
+# The official MNLI TSV columns, before the label columns.
+MNLI_COLUMNS = [
+    "index",
+    "promptID",
+    "pairID",
+    "genre",
+    "sentence1_binary_parse",
+    "sentence2_binary_parse",
+    "sentence1_parse",
+    "sentence2_parse",
+    "sentence1",
+    "sentence2",
+]
+
+
+def mnli_row(index, premise, hypothesis, labels):
+    """One MNLI row in the official layout, `labels` its label columns."""
+    return [
+        str(index),
+        "31193",
+        "31193n",
+        "government",
+        "( ( Conceptually ( cream skimming ) ) ...",
+        "( Product ...",
+        "(ROOT (S ...",
+        "(ROOT (S ...",
+        premise,
+        hypothesis,
+        *labels,
+    ]

@@ -1,3 +1,4 @@
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ from keras import ops
 from keras_bigs import BiGSBlock
 from keras_bigs import GatedFFN
 from keras_bigs import StackBlock
+from keras_bigs.layers.s4d import s4d_pair
 from tests.keras_hub_test_case import TestCase
 from tests.layers.test_s4d import direct_causal_convolution
 from tests.layers.test_s4d import reference_kernel
@@ -157,9 +159,114 @@ def test_stack_ssm_block_runs_and_has_two_bidirectional_ssms():
     assert len(ssm_names) == 4
 
 
-def test_unknown_routing_is_rejected():
-    with pytest.raises(ValueError, match="routing='conv'"):
-        BiGSBlock(4, 8, routing="conv")
+@pytest.mark.parametrize("cls", [BiGSBlock, StackBlock])
+def test_unknown_routing_is_rejected(cls):
+    with pytest.raises(ValueError, match="routing='conv'.*'ssm', 'attention'"):
+        cls(4, 8, routing="conv")
+
+
+@pytest.mark.parametrize("cls", [BiGSBlock, StackBlock])
+def test_positional_arguments_keep_their_order(cls):
+    block = cls(8, 12, 4, "gelu", 1e-5, "attention", 2)
+    config = block.get_config()
+    assert [
+        config[name]
+        for name in (
+            "hidden_dim",
+            "intermediate_dim",
+            "state_dim",
+            "activation",
+            "layer_norm_epsilon",
+            "routing",
+            "num_heads",
+        )
+    ] == [8, 12, 4, "gelu", 1e-5, "attention", 2]
+    # Past `num_heads` the two blocks' arguments differ: keywords only.
+    with pytest.raises(TypeError, match="positional"):
+        cls(8, 12, 4, "gelu", 1e-5, "attention", 2, True)
+
+
+def test_s4d_pair_reads_one_direction_each():
+    fs4, bs4 = s4d_pair(
+        3, kernel_per_channel=True, a_initialization="inv", conv_mode="fft"
+    )
+    assert (fs4.name, fs4.reverse, bs4.name, bs4.reverse) == (
+        "fs4",
+        False,
+        "bs4",
+        True,
+    )
+    for ssm in (fs4, bs4):
+        assert (ssm.state_dim, ssm.kernel_per_channel) == (3, True)
+        assert (ssm.a_initialization, ssm.conv_mode) == ("inv", "fft")
+    x = np.zeros((1, 7, 2), "float32")
+    x[0, 3] = 1.0
+    forward = ops.convert_to_numpy(fs4(x))[0, :, 0]
+    backward = ops.convert_to_numpy(bs4(x))[0, :, 0]
+    np.testing.assert_allclose(forward[:3], 0.0, atol=1e-6)
+    np.testing.assert_allclose(backward[4:], 0.0, atol=1e-6)
+    assert np.abs(forward[4:]).min() > 0 and np.abs(backward[:3]).min() > 0
+
+
+# `.weights.h5` files (presets, `save_weights`) key each weight by the
+# attribute path from the model to its layer, so a block's attribute names
+# are part of the file format: files saved with these keys must keep
+# loading. `{attribute path: number of weights}` for each kind of block.
+ATTENTION_LAYOUT = {
+    f"attention/{name}_dense": 2 for name in ("key", "output", "query", "value")
+}
+GATED_LAYOUT = {
+    name: 2 for name in ("layer_norm", "dv", "du_forward", "duc_forward")
+} | {"dol": 2, "do": 2}
+STACK_LAYOUT = {
+    name: 2 for name in ("layer_norm", "ffn_layer_norm", "ffn_in", "ffn_out")
+}
+GATED_SSM_LAYOUT = {"fs4": 5, "bs4": 5, "du_backward": 2, "duc_backward": 2}
+STACK_SSM_LAYOUT = {
+    f"routing_layers/{ssm}/{name}": count
+    for ssm in ("bidirectional_ssm", "bidirectional_ssm_1")
+    for name, count in (("fs4", 5), ("bs4", 5), ("out", 2))
+}
+SAVED_LAYOUTS = [
+    (BiGSBlock, "ssm", "bi_gs_block", GATED_LAYOUT | GATED_SSM_LAYOUT),
+    (BiGSBlock, "attention", "bi_gs_block", GATED_LAYOUT | ATTENTION_LAYOUT),
+    (StackBlock, "ssm", "stack_block", STACK_LAYOUT | STACK_SSM_LAYOUT),
+    (StackBlock, "attention", "stack_block", STACK_LAYOUT | ATTENTION_LAYOUT),
+]
+
+
+def saved_datasets(path):
+    """The names of the arrays in an HDF5 file."""
+    names = []
+
+    def visit(name, item):
+        if isinstance(item, h5py.Dataset):
+            names.append(name)
+
+    with h5py.File(path, "r") as saved:
+        saved.visititems(visit)
+    return set(names)
+
+
+@pytest.mark.parametrize("cls,routing,root,layout", SAVED_LAYOUTS)
+def test_saved_weights_layout_is_stable(cls, routing, root, layout, tmp_path):
+    def model():
+        block = cls(8, 12, state_dim=4, routing=routing, num_heads=2)
+        return keras.Sequential([keras.Input((5, 8)), block])
+
+    saved, reloaded = model(), model()
+    path = tmp_path / "block.weights.h5"
+    saved.save_weights(path)
+    assert saved_datasets(path) == {
+        f"layers/{root}/{name}/vars/{i}"
+        for name, count in layout.items()
+        for i in range(count)
+    }
+    reloaded.load_weights(path)
+    x = np.random.default_rng(7).normal(size=(2, 5, 8)).astype("float32")
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(reloaded(x)), ops.convert_to_numpy(saved(x))
+    )
 
 
 @pytest.mark.parametrize("conv_mode", ["fft", "toeplitz"])

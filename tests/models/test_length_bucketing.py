@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import keras_bigs
 from tests.conftest import tiny_backbone
-from tests.serving.test_export import strong
+from tests.serving.serving_common import strong
 
 SHORT = ["Short.", "Also short."]
 LONGER = ["word " * 20, "a"]  # 22 tokens: bucket 32
@@ -135,3 +135,38 @@ def test_masked_lm_and_multiple_choice_preprocessors_bucket():
     )
     x = choice(x=(["The sky is"], [["blue.", "green.", "loud."]]))
     assert x["token_ids"].shape == (1, 3, 16)
+
+
+BUCKETING_PREPROCESSORS = [
+    (keras_bigs.BiGSTextClassifierPreprocessor, ()),
+    (keras_bigs.BiGSTextEmbedderPreprocessor, ()),
+    (keras_bigs.BiGSMultipleChoicePreprocessor, ()),
+    # mask_selection_rate, mask_selection_length, mask_token_rate,
+    # random_token_rate come between `truncate` and `buckets`.
+    (keras_bigs.BiGSMaskedLMPreprocessor, (0.2, 7, 0.7, 0.2)),
+]
+
+
+@pytest.mark.parametrize(
+    "cls, between",
+    BUCKETING_PREPROCESSORS,
+    ids=[cls.__name__ for cls, _ in BUCKETING_PREPROCESSORS],
+)
+def test_positional_arguments_and_config_round_trip(cls, between):
+    preprocessor = cls(
+        keras_bigs.BiGSTokenizer(), 64, "waterfall", *between, [16]
+    )
+    assert preprocessor.sequence_length == 64
+    assert preprocessor.truncate == "waterfall"
+    assert preprocessor.padding_lengths == (16, 64)
+    config = preprocessor.get_config()
+    assert config["sequence_length"] == 64
+    assert config["truncate"] == "waterfall"
+    assert config["buckets"] == [16, 64]
+    if between:
+        assert config["mask_selection_length"] == 7
+        assert config["random_token_rate"] == 0.2
+    # `from_config` deserializes the tokenizer in the dict it is given.
+    again = cls.from_config(preprocessor.get_config())
+    assert again.get_config() == config
+    assert again.padding_lengths == (16, 64)

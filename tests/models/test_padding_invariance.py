@@ -11,7 +11,7 @@ from keras_bigs.analysis import padding_change
 from keras_bigs.convert.reference_outputs import relative_error
 from tests.conftest import PARITY_TOLERANCE
 from tests.conftest import fixture_dir
-from tests.serving.test_export import strong
+from tests.serving.serving_common import strong
 
 ARCHITECTURES = [
     ("gated", "ssm"),

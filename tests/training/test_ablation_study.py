@@ -7,6 +7,7 @@ from keras_bigs.training.ablation_study import glue_score
 from keras_bigs.training.ablation_study import matched_architectures
 from keras_bigs.training.ablation_study import ordering_verdict
 from keras_bigs.training.ablation_study import results_table
+from keras_bigs.training.paper_table1 import paper_table1_markdown
 
 
 def test_architectures_are_matched_to_bigs_in_encoder_parameters():
@@ -103,6 +104,11 @@ def test_results_table_has_a_row_per_model_and_the_baseline():
     assert lines[4] == (
         "| unigram baseline (always 'the') | - | 7.250 | 6.1 | - | - | - |"
     )
+    # The paper's Table 1 (top) follows, attributed to the paper.
+    assert lines[5] == ""
+    assert "\n".join(lines[6:]) == paper_table1_markdown()
+    assert lines[6].startswith("Paper, Table 1 (top)")
+    assert "not a result of this project" in lines[6]
 
 
 def test_glue_score_is_the_main_metric_and_zero_for_a_constant_model():

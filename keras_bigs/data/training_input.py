@@ -1,0 +1,72 @@
+"""The two ends every training run's input shares: the `dataset_fn` that a
+distribution strategy calls per input pipeline, and evaluation batches
+cached with a known size."""
+
+import tensorflow as tf
+
+
+def training_dataset_fn(batches, batch_size):
+    """The training input, for `DistributionSetup.distribute_dataset`.
+
+    Args:
+        batches: callable `(per_replica_batch_size, input_context)` -> the
+            endless training batches of that input pipeline (a
+            `tf.data.Dataset`; `input_context.num_input_pipelines` and
+            `input_context.input_pipeline_id` say which share to read).
+        batch_size: int. The global batch size.
+
+    Returns:
+        `dataset_fn(input_context)`: those batches, prefetched.
+
+    Example:
+    ```python
+    import tensorflow as tf
+    from keras_bigs.data.training_input import training_dataset_fn
+
+    def batches(per_replica, context):
+        return tf.data.Dataset.range(100).shard(
+            context.num_input_pipelines, context.input_pipeline_id
+        ).repeat().batch(per_replica)
+
+    dataset_fn = training_dataset_fn(batches, batch_size=8)
+    next(iter(dataset_fn(tf.distribute.InputContext()))).shape  # (8,)
+    ```
+    """
+
+    def dataset_fn(input_context):
+        per_replica = input_context.get_per_replica_batch_size(batch_size)
+        dataset = batches(per_replica, input_context)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    return dataset_fn
+
+
+def evaluation_dataset(batches, empty_message="No batches to evaluate on."):
+    """Evaluation batches read once and cached: the same batches at every
+    evaluation, with a known size (which grouped or filtered batches lack
+    until counted).
+
+    Args:
+        batches: a finite `tf.data.Dataset` of batches.
+        empty_message: str. The error when `batches` is empty.
+
+    Returns:
+        The cached `tf.data.Dataset`, of known cardinality.
+
+    Raises:
+        ValueError: `batches` holds no batch.
+
+    Example:
+    ```python
+    import tensorflow as tf
+    from keras_bigs.data.training_input import evaluation_dataset
+
+    batches = tf.data.Dataset.range(10).filter(lambda x: x < 5).batch(2)
+    int(evaluation_dataset(batches).cardinality())  # 3
+    ```
+    """
+    batches = batches.cache()
+    count = sum(1 for _ in batches)  # fills the cache
+    if count == 0:
+        raise ValueError(empty_message)
+    return batches.apply(tf.data.experimental.assert_cardinality(count))
