@@ -58,11 +58,10 @@ def tiny_backbone(max_sequence_length, **kwargs):
 BACKENDS = ("jax", "tensorflow", "torch")
 
 # Where each test runs, by scope. Each test gets the markers `on_<backend>`
-# of the backends it runs on (and `backend_free` or `end_to_end`):
-# `tests/run.sh` runs each backend's share with `-m on_<backend>`; run
-# directly, a test outside this backend's share is skipped, saying why.
-# BIGS_TEST_EVERY_BACKEND=1 puts every test in every backend's share (a
-# `backends` marker still applies).
+# of the backends it runs on: `tests/run.sh` runs each backend's share
+# with `-m on_<backend>`; run directly, a test outside this backend's
+# share is skipped, saying why. BIGS_TEST_EVERY_BACKEND=1 puts every test
+# in every backend's share (a `backends` marker still applies).
 BACKEND_FREE = ("backend_free", ("jax",))
 END_TO_END = ("end_to_end", ("jax",))
 JAX_AND_TENSORFLOW = ("jax_and_tensorflow", ("jax", "tensorflow"))
@@ -78,33 +77,27 @@ EVERY_BACKEND = ("every_backend", BACKENDS)
 # code; the developers' guide promises torch the layers, backbone and
 # tasks, with conversion and serving, which keep every backend.
 TEST_SCOPES = [
-    # Tests in backend-free files that train a task on the pipeline.
+    # Among the data tests, those that train a task.
     ("tests/data/test_glue_fit.py::*", JAX_AND_TENSORFLOW),
     (
         "tests/data/test_hdf5_shards.py::test_masked_lm_trains_on_both_*",
         JAX_AND_TENSORFLOW,
     ),
-    ("tests/data/test_conll.py::*", BACKEND_FREE),
-    ("tests/data/test_glue_dataset.py::*", BACKEND_FREE),
-    ("tests/data/test_glue_splits.py::*", BACKEND_FREE),
-    ("tests/data/test_glue_tasks.py::*", BACKEND_FREE),
-    ("tests/data/test_glue_training_data.py::*", BACKEND_FREE),
-    ("tests/data/test_glue_tsv.py::*", BACKEND_FREE),
-    ("tests/data/test_hdf5_shards.py::*", BACKEND_FREE),
-    ("tests/data/test_holdout.py::*", BACKEND_FREE),
-    ("tests/data/test_host_sharding.py::*", BACKEND_FREE),
-    ("tests/data/test_length_buckets.py::*", BACKEND_FREE),
-    ("tests/data/test_masked_lm.py::*", BACKEND_FREE),
-    ("tests/data/test_pretraining_corpus.py::*", BACKEND_FREE),
-    ("tests/data/test_text_corpus.py::*", BACKEND_FREE),
-    ("tests/data/test_training_input.py::*", BACKEND_FREE),
+    ("tests/data/*", BACKEND_FREE),
     ("tests/training/test_metrics.py::*", BACKEND_FREE),
     ("tests/training/test_entity_metrics.py::*", BACKEND_FREE),
     ("tests/training/test_ablation_study.py::*", BACKEND_FREE),
     ("tests/training/test_paper_table1.py::*", BACKEND_FREE),
+    ("tests/training/test_freeze_ssm.py::*", EVERY_BACKEND),
+    ("tests/training/*", JAX_AND_TENSORFLOW),
     ("tests/performance/test_flops.py::*", BACKEND_FREE),
+    ("tests/performance/*", JAX_AND_TENSORFLOW),
+    ("tests/analysis/*", JAX_AND_TENSORFLOW),
+    ("tests/tools/*", END_TO_END),
     ("tests/test_architecture.py::*", BACKEND_FREE),
     ("tests/test_docs.py::*", BACKEND_FREE),
+    ("tests/test_docstring_examples.py::test_public_classes_*", BACKEND_FREE),
+    ("tests/test_docstring_examples.py::test_results_are_*", BACKEND_FREE),
     ("tests/test_docstring_examples.py::*[[]keras_bigs.data.*", BACKEND_FREE),
     (
         "tests/test_docstring_examples.py::*[[]keras_bigs.training.metrics*",
@@ -119,20 +112,6 @@ TEST_SCOPES = [
         "*_flops[]]",
         BACKEND_FREE,
     ),
-    ("tests/test_docstring_examples.py::test_public_classes_*", BACKEND_FREE),
-    ("tests/test_docstring_examples.py::test_results_are_*", BACKEND_FREE),
-    ("tests/tools/*", END_TO_END),
-    ("tests/training/test_distribution.py::*", JAX_AND_TENSORFLOW),
-    ("tests/training/test_masked_lm_evaluation.py::*", JAX_AND_TENSORFLOW),
-    ("tests/training/test_optimizer.py::*", JAX_AND_TENSORFLOW),
-    ("tests/training/test_recipe.py::*", JAX_AND_TENSORFLOW),
-    ("tests/training/test_finetuning.py::*", JAX_AND_TENSORFLOW),
-    ("tests/training/test_sequence_length.py::*", JAX_AND_TENSORFLOW),
-    ("tests/training/test_small_bigs.py::*", JAX_AND_TENSORFLOW),
-    ("tests/analysis/test_agreement.py::*", JAX_AND_TENSORFLOW),
-    ("tests/analysis/test_kernels.py::*", JAX_AND_TENSORFLOW),
-    ("tests/analysis/test_length.py::*", JAX_AND_TENSORFLOW),
-    ("tests/performance/test_xla_cost.py::*", JAX_AND_TENSORFLOW),
     (
         "tests/test_docstring_examples.py::*[[]keras_bigs.analysis.*",
         JAX_AND_TENSORFLOW,
@@ -176,8 +155,6 @@ def pytest_collection_modifyitems(config, items):
     backend = keras.backend.backend()
     for item in items:
         name, backends = backends_of(item)
-        if name in ("backend_free", "end_to_end"):
-            item.add_marker(name)
         for each in backends:
             item.add_marker(f"on_{each}")
         if backend in backends:

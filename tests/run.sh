@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Run the test suite: each Keras backend (jax, tensorflow, and torch when
 # installed) runs its share, as tests/conftest.py's TEST_SCOPES assigns it
-# (`-m on_<backend>`): jax everything; tensorflow all but the backend-free
-# and end-to-end tests; torch those that run on every backend (the layers,
-# backbone, tasks, conversion and serving). Extra arguments go to pytest,
-# e.g. `bash tests/run.sh -x -k s4d` (a `-m` among them replaces the
-# backend's share). BIGS_TEST_BACKENDS picks the backends (default: all
-# three). Test files run in parallel worker processes (pytest-xdist; one
-# file stays on one worker, so module fixtures are built once):
-# BIGS_TEST_WORKERS sets how many (default: one per CPU core; 0 runs in
-# this process). Each backend's exit status and wall time are printed
-# after its run.
+# (`-m on_<backend>`): jax every scope; tensorflow all but the
+# backend-free and end-to-end tests; torch those that run on every
+# backend (the layers, backbone, tasks, conversion and serving). Extra
+# arguments go to pytest, e.g. `bash tests/run.sh -x -k s4d` (a `-m`
+# among them replaces the backend's share). BIGS_TEST_BACKENDS picks the
+# backends (default: all three). Test files run in parallel worker
+# processes (pytest-xdist; one file stays on one worker, so module
+# fixtures are built once): BIGS_TEST_WORKERS sets how many (default: one
+# per CPU core; 0 runs in this process). Each backend's exit status and
+# wall time are printed after its run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
@@ -24,7 +24,7 @@ for backend in $backends; do
     echo "=== KERAS_BACKEND=$backend ==="
     start=$SECONDS
     KERAS_BACKEND=$backend .venv/bin/python -m pytest tests -q -p no:cacheprovider \
-        -n "${BIGS_TEST_WORKERS:-auto}" --dist loadfile --durations=15 \
+        -n "${BIGS_TEST_WORKERS:-auto}" --dist loadfile --durations=40 \
         -m "on_$backend" "$@"
     code=$?
     # 5: no test selected, e.g. a `-k` that matches none of this share.

@@ -1,7 +1,8 @@
 """README.md and the guides in docs/ name only what exists: every
 `tools/NAME.py --flag` is a tool and an option of its argparse parser,
-every `keras_bigs.X.Y` resolves, every repository path is a file or
-folder, and every relative link reaches a file and heading.
+every flag shown alone (`--flag`) is an option of some tool, every
+`keras_bigs.X.Y` resolves, every repository path is a file or folder,
+and every relative link reaches a file and heading.
 
 A problem is reported as `FILE:LINE: what is wrong`.
 """
@@ -136,6 +137,28 @@ def tool_problems(path, text):
     return problems
 
 
+@functools.cache
+def every_tool_option():
+    """The option strings of every tool in `tools/`."""
+    return frozenset().union(
+        *(tool_options(path.stem) for path in REPO_ROOT.glob("tools/*.py"))
+    )
+
+
+def bare_flag_problems(path, text):
+    """A problem for every code span that starts with a `--flag` (a flag
+    shown outside a tool's command, as in a table of flags) that no
+    tool's parser has."""
+    problems = []
+    for number, code in code_texts(text):
+        flag = FLAG.match(code)
+        if flag and flag.group() not in every_tool_option():
+            problems.append(
+                f"{label(path, number)}: no tool has the flag {flag.group()}"
+            )
+    return problems
+
+
 def resolve(dotted):
     """The object a dotted `keras_bigs.` name stands for: the longest
     importable module, then attributes."""
@@ -237,6 +260,11 @@ def test_every_tool_and_flag_in_the_docs_exists():
     assert not problems, "\n".join(problems)
 
 
+def test_every_flag_shown_alone_in_the_docs_exists():
+    problems = all_problems(bare_flag_problems)
+    assert not problems, "\n".join(problems)
+
+
 def test_every_keras_bigs_name_in_the_docs_resolves():
     problems = all_problems(name_problems)
     assert not problems, "\n".join(problems)
@@ -263,6 +291,7 @@ def bad_doc():
             "`tools/run_glue.py --no-padding-invariant --help`;",
             "see [a](#a-guide), [b](#nowhere), [c](tasks_missing.md)",
             "and keras_bigs/no_such_module.py.",
+            "Flags alone: `--freeze-ssm`, `--no-such-recipe-flag 3`.",
         ]
     )
     return path, text
@@ -279,6 +308,9 @@ def test_the_checks_name_file_line_and_what_is_wrong(bad_doc):
         "docs/bad.md:4: tools/run_glue.py has no flag --no-such-flag",
         "docs/bad.md:7: tools/pretrain.py has no flag --bogus",
         "docs/bad.md:7: no tool nope.py",
+    ]
+    assert bare_flag_problems(path, text) == [
+        "docs/bad.md:12: no tool has the flag --no-such-recipe-flag"
     ]
     assert name_problems(path, text) == [
         "docs/bad.md:8: keras_bigs.Nope does not resolve"

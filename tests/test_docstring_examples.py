@@ -230,22 +230,13 @@ def test_docstring_example_runs_and_states_true_results(name):
         run_example(code)
 
 
+# Every public class and function of the package (`keras_bigs.__all__`
+# less its modules and its exception).
 PUBLIC = [
-    keras_bigs.S4DConv,
-    keras_bigs.GatedFFN,
-    keras_bigs.BiGSBlock,
-    keras_bigs.StackBlock,
-    keras_bigs.BiGSBackbone,
-    keras_bigs.BiGSTokenizer,
-    keras_bigs.BiGSTextClassifierPreprocessor,
-    keras_bigs.BiGSClassifier,
-    keras_bigs.BiGSMaskedLMPreprocessor,
-    keras_bigs.BiGSMaskedLM,
-    keras_bigs.BiGSQuestionAnswererPreprocessor,
-    keras_bigs.BiGSQuestionAnswerer,
-    keras_bigs.BiGSMultipleChoicePreprocessor,
-    keras_bigs.BiGSMultipleChoice,
-    keras_bigs.export_for_serving,
+    value
+    for value in (getattr(keras_bigs, name) for name in keras_bigs.__all__)
+    if inspect.isfunction(value)
+    or (inspect.isclass(value) and not issubclass(value, Exception))
 ]
 
 

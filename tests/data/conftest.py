@@ -48,10 +48,7 @@ def glue_dir():
 def write_tsv(path, rows):
     """Write `rows` (lists of strings) as a tab-separated file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "".join("\t".join(row) + "\n" for row in rows), encoding="utf-8"
-    )
-    return path
+    return write_text(path, "".join("\t".join(row) + "\n" for row in rows))
 
 
 def examples_of(dataset):

@@ -33,8 +33,7 @@ def test_sst2_carved_validation_is_disjoint_complete_and_seeded():
         train_validation_split("sst2", glue_dir(), 67349)
     with pytest.raises(
         ValueError,
-        match=r"validation_fraction must be in "
-        r"\(0, 1\) or a count",
+        match=r"validation_fraction must be in \(0, 1\) or a count",
     ):
         train_validation_split("sst2", glue_dir(), 1.5)
 
@@ -44,8 +43,7 @@ def test_evaluation_split_and_carved_datasets():
     assert evaluation_split("rte", glue_dir()) == "dev"
     with pytest.raises(
         ValueError,
-        match=r"'ax' has only the splits "
-        r"\['test'\]",
+        match=r"'ax' has only the splits \['test'\]",
     ):
         evaluation_split("ax", glue_dir())
     train = glue_dataset(
@@ -84,7 +82,6 @@ def test_mnli_evaluation_falls_back_to_carving(tmp_path):
     assert evaluation_split("mnli", tmp_path) == CARVED_FROM_TRAIN
     with pytest.raises(
         FileNotFoundError,
-        match=r"neither dev_matched nor "
-        r"train data",
+        match=r"neither dev_matched nor train data",
     ):
         evaluation_split("mnli", tmp_path / "elsewhere")

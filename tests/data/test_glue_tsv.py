@@ -266,8 +266,7 @@ def test_mnli_columns_by_header_and_label_order(mnli_dir):
     assert evaluation_split("mnli", mnli_dir) == "dev_matched"
     with pytest.raises(
         FileNotFoundError,
-        match=r"mnli dev_mismatched file not found: .*"
-        r"MNLI/dev_mismatched\.tsv",
+        match=r"mnli dev_mismatched file not found: .*MNLI/dev_mismatched\.tsv",
     ):
         read_glue_tsv("mnli", mnli_dir, "dev_mismatched")
 
@@ -356,14 +355,12 @@ def test_wrong_column_count_names_file_and_line(tmp_path):
     )
     with pytest.raises(
         ValueError,
-        match=r"bad\.tsv, line 3: expected 4 tab-separated "
-        r"columns, found 3",
+        match=r"bad\.tsv, line 3: expected 4 tab-separated columns, found 3",
     ):
         read_glue_tsv("rte", path, "train")
     with pytest.warns(
         UserWarning,
-        match=r"Skipped 1 malformed rows of .*bad\.tsv; the "
-        r"first: .*line 3",
+        match=r"Skipped 1 malformed rows of .*bad\.tsv; the first: .*line 3",
     ):
         examples = read_glue_tsv("rte", path, "train", skip_malformed=True)
     assert examples.skipped == 1
@@ -383,8 +380,7 @@ def test_unknown_label_and_bad_score(tmp_path):
     with pytest.raises(
         ValueError,
         match=r"labels\.tsv, line 3: unknown label 'neutral' "
-        r"\(the rte labels are \['entailment', "
-        r"'not_entailment'\]\)",
+        r"\(the rte labels are \['entailment', 'not_entailment'\]\)",
     ):
         read_glue_tsv("rte", path, "dev")
     cola = write_tsv(
@@ -396,8 +392,7 @@ def test_unknown_label_and_bad_score(tmp_path):
     )
     with pytest.raises(
         ValueError,
-        match=r"cola\.tsv, line 2: unknown label "
-        r"'yes'",
+        match=r"cola\.tsv, line 2: unknown label 'yes'",
     ):
         read_glue_tsv("cola", cola, "train")
     stsb = write_tsv(
@@ -431,8 +426,7 @@ def test_unknown_label_and_bad_score(tmp_path):
     )
     with pytest.raises(
         ValueError,
-        match=r"stsb\.tsv, line 2: the score "
-        r"'n/a' is not a number",
+        match=r"stsb\.tsv, line 2: the score 'n/a' is not a number",
     ):
         read_glue_tsv("stsb", stsb, "train")
 
@@ -451,8 +445,7 @@ def test_empty_header_only_missing_and_bad_header(tmp_path):
     all_bad = write_tsv(tmp_path / "all_bad.tsv", [RTE_HEADER, ["0", "x"]])
     with pytest.raises(
         ValueError,
-        match=r"all_bad\.tsv has no well-formed "
-        r"rows \(1 malformed skipped\)",
+        match=r"all_bad\.tsv has no well-formed rows \(1 malformed skipped\)",
     ):
         read_glue_tsv("rte", all_bad, "train", skip_malformed=True)
     with pytest.raises(
@@ -468,15 +461,13 @@ def test_empty_header_only_missing_and_bad_header(tmp_path):
     )
     with pytest.raises(
         ValueError,
-        match=r"train\.tsv, line 1: the header has no column "
-        r"'question'",
+        match=r"train\.tsv, line 1: the header has no column 'question'",
     ):
         read_glue_tsv("qnli", bad_header, "train", skip_malformed=True)
     invalid = tmp_path / "latin1.tsv"
     invalid.write_bytes(b"sentence\tlabel\ngood\t1\ncaf\xe9\t0\n")
     with pytest.raises(
         ValueError,
-        match=r"latin1\.tsv, line 3: not valid "
-        r"UTF-8",
+        match=r"latin1\.tsv, line 3: not valid UTF-8",
     ):
         read_glue_tsv("sst2", invalid, "train")
