@@ -11,8 +11,6 @@ with (`TESTED_KERAS_HUB`) and Keras to the major release: a version that
 moved one fails here, at import, with an error naming it.
 """
 
-import collections
-
 import keras
 import keras_hub
 
@@ -205,11 +203,6 @@ def uses_tf_workflow(layer):
     return layer._use_tf_workflow()
 
 
-MaskedLMHeadParts = collections.namedtuple(
-    "MaskedLMHeadParts", ("intermediate_dense", "layer_norm", "bias")
-)
-
-
 def masked_lm_head_parts(head):
     """The sublayers and output bias of a built keras-hub `MaskedLMHead`,
     which keras-hub keeps private.
@@ -218,18 +211,14 @@ def masked_lm_head_parts(head):
         head: a built `keras_hub.layers.MaskedLMHead`.
 
     Returns:
-        `MaskedLMHeadParts(intermediate_dense, layer_norm, bias)`: the
-        `Dense` transform, its `LayerNormalization` and the bias variable
-        added to the logits.
+        `(intermediate_dense, layer_norm, bias)`: the `Dense` transform,
+        its `LayerNormalization` and the bias variable added to the logits.
     """
-    return MaskedLMHeadParts(
-        head._intermediate_dense, head._intermediate_layer_norm, head._bias
-    )
+    return head._intermediate_dense, head._intermediate_layer_norm, head._bias
 
 
 __all__ = [
     "KerasPresetLoader",
-    "MaskedLMHeadParts",
     "OptimizerVariableHooks",
     "PresetLoader",
     "TESTED_KERAS_HUB",

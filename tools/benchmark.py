@@ -21,7 +21,6 @@ length (--rss-memory; slower).
 """
 
 import argparse
-import json
 import pathlib
 import subprocess
 import sys
@@ -294,8 +293,7 @@ def main(argv=None):
                         f"{speedups[dtype][length]['bert']:.2f}x"
                     )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+        benchmark.write_results(args.json, report)
         print(f"wrote {args.json}")
     return 0
 

@@ -25,8 +25,6 @@ not run, the step: the paper's sizes take minutes and several GB of memory.
 
 import argparse
 import dataclasses
-import json
-import pathlib
 import sys
 
 import keras
@@ -37,6 +35,7 @@ from keras_bigs.performance import compare_with_xla
 from keras_bigs.performance import flops_backbone
 from keras_bigs.performance import model_flops
 from keras_bigs.performance import reproduce_table_6
+from keras_bigs.performance.benchmark import write_results
 
 CUSTOM_FLAGS = (
     "layers",
@@ -275,7 +274,7 @@ def main(argv=None):
             "for matmuls), all ops, embeddings included, no head",
             "rows": rows,
         }
-        pathlib.Path(args.json).write_text(json.dumps(report, indent=1))
+        write_results(args.json, report)
         print(f"wrote {args.json}")
     return 0
 

@@ -55,7 +55,7 @@ def parse_args(argv=None):
 
 def main(argv=None, callbacks=()):
     args = parse_args(argv)
-    run = run_from_args(PretrainRun, args, **CORPUS_FLAGS)
+    run = run_from_args(PretrainRun, args, architecture=None, **CORPUS_FLAGS)
     results = pretrain(run, callbacks=callbacks)
     print(json.dumps(results, indent=2))
     return 0

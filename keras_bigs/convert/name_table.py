@@ -135,19 +135,16 @@ def masked_lm_head_table(head, path, origin):
     """
     sep, leaf = SEPARATOR[origin], LEAF[origin]
     transform = sep.join((path, "transform"))
-    parts = masked_lm_head_parts(head)
-    layer_norm = parts.layer_norm
+    dense, layer_norm, bias = masked_lm_head_parts(head)
     return [
-        *dense_head_table(
-            parts.intermediate_dense, sep.join((transform, "dense")), origin
-        ),
+        *dense_head_table(dense, sep.join((transform, "dense")), origin),
         Entry(
             layer_norm.gamma, sep.join((transform, "LayerNorm", leaf["scale"]))
         ),
         Entry(
             layer_norm.beta, sep.join((transform, "LayerNorm", leaf["bias"]))
         ),
-        Entry(parts.bias, sep.join((path, "bias"))),
+        Entry(bias, sep.join((path, "bias"))),
     ]
 
 

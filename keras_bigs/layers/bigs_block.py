@@ -30,10 +30,10 @@ class BiGSBlock(RoutedBlock):
     path, `f = duc_forward(attention(act(du_forward(z))))`, and `b = 1`; the
     `padding_mask` is then honoured. SSM routing reads padding like any other
     token, as the original does, unless `padding_invariant=True`: padded
-    positions then enter both SSMs as zeros. The forward SSM is causal, so
-    right padding never reached a real token through it; through the
-    backward SSM it did, and no longer does. Outputs at real positions are
-    then the same for any amount of right padding.
+    positions then enter both SSMs as zeros. Right padding reaches real
+    tokens only through the backward SSM (the forward one is causal), which
+    then reads it as zeros: outputs at real positions are the same for any
+    amount of right padding.
 
     Args:
         hidden_dim: int. Model width.

@@ -10,15 +10,6 @@ from keras_bigs.layers.initializers import clone_initializer
 ROUTINGS = ("ssm", "attention")
 
 
-def attention_mask_from_padding(padding_mask, length):
-    """`(batch, L)` padding mask -> `(batch, L, L)`: every query sees the
-    tokens."""
-    if padding_mask is None:
-        return None
-    keys = ops.expand_dims(ops.cast(padding_mask, "bool"), axis=1)
-    return ops.broadcast_to(keys, (ops.shape(keys)[0], length, length))
-
-
 class RoutedBlock(keras.layers.Layer):
     """Base of the layers that mix tokens by `routing="ssm"` (bidirectional
     S4D convolutions) or `routing="attention"` (multi-head self-attention):
@@ -104,18 +95,18 @@ class RoutedBlock(keras.layers.Layer):
             raise ValueError(
                 f"Unknown `routing={routing!r}`; expected one of {ROUTINGS}."
             )
-        self.routing = routing
-        self.num_heads = num_heads
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.hidden_dim = hidden_dim
         self.intermediate_dim = intermediate_dim
-        self.layer_norm_epsilon = layer_norm_epsilon
+        self.state_dim = state_dim
         self.activation = activation
         self._activation_fn = get_activation(activation)
-        self.state_dim = state_dim
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.routing = routing
+        self.num_heads = num_heads
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
         self.padding_invariant = padding_invariant
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def _make_dense(self, units, name):
         return keras.layers.Dense(
@@ -141,8 +132,13 @@ class RoutedBlock(keras.layers.Layer):
 
     def _attend(self, x, padding_mask):
         """Self-attention of `self.attention` over `x`; padded positions
-        are never attended to."""
-        mask = attention_mask_from_padding(padding_mask, ops.shape(x)[1])
+        are never attended to: the `(batch, L)` padding mask becomes a
+        `(batch, L, L)` attention mask, the same keys for every query."""
+        mask = None
+        if padding_mask is not None:
+            keys = ops.expand_dims(ops.cast(padding_mask, "bool"), axis=1)
+            length = ops.shape(x)[1]
+            mask = ops.broadcast_to(keys, (ops.shape(keys)[0], length, length))
         return self.attention(x, x, attention_mask=mask)
 
     def _ssm_padding_mask(self, padding_mask):

@@ -26,8 +26,8 @@ class LengthBucketing:
       padded length.
     - `None`: always pad to `sequence_length`.
 
-    Rows longer than `sequence_length` are truncated as before; the batch
-    is then cut (only padding is cut) or padded to its bucket.
+    Rows longer than `sequence_length` are truncated to it; the batch is
+    then cut (only padding is cut) or padded to its bucket.
 
     The mixin owns the constructor arguments the packing preprocessors
     share, `(tokenizer, sequence_length=512, truncate="round_robin",

@@ -246,8 +246,8 @@ def machine_description():
 
 
 def write_results(path, results):
-    """Write a benchmark's `results` to `path` as indented JSON; with
-    `path` `None` (no `--json` given) write nothing.
+    """Write a benchmark's `results` to `path` as indented JSON, creating
+    its folder; with `path` `None` (no `--json` given) write nothing.
 
     Example:
     ```python
@@ -262,6 +262,7 @@ def write_results(path, results):
     ```
     """
     if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
             json.dump(results, f, indent=2)
 

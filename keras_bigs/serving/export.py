@@ -55,8 +55,8 @@ def export_for_serving(
     are an error naming the id. A classifier returns `logits`,
     `probabilities` and `label_id` (regression: `score`); a text embedder
     its `embedding`; a masked LM the `top_k` tokens for each of the first
-    `max_masks` `[MASK]` tokens of a row. docs/export_and_serving.md lists every
-    output.
+    `max_masks` `[MASK]` tokens of a row. docs/export_and_serving.md lists
+    every output.
 
     Args:
         task: a `BiGSClassifier`, `BiGSTextEmbedder` or `BiGSMaskedLM`
@@ -130,9 +130,10 @@ def export_for_serving(
     save_pipeline(pipeline, path, task.preprocessor)
     report = _report(task, path, pipeline, weights_dtype, pairs, lengths)
     if weights_dtype != "float32":
-        report["comparison"] = _comparison(
-            task, pipeline, pairs, platforms, lengths
-        )
+        with converting():
+            report["comparison"] = compare_with_float32(
+                task, pipeline, pairs, platforms, lengths
+            )
     report["export_seconds"] = round(time.perf_counter() - start, 1)
     return report
 
@@ -166,22 +167,6 @@ def _report(task, path, pipeline, weights_dtype, pairs, lengths):
         "variables_bytes": folder_bytes(os.path.join(path, "variables")),
         "total_bytes": folder_bytes(path),
     }
-
-
-def _comparison(task, pipeline, pairs, platforms, lengths):
-    """The 16-bit `pipeline`'s differences from the float32 `task`."""
-    outputs = pipeline.outputs
-    with converting():
-        return compare_with_float32(
-            task,
-            pipeline.numeric,
-            outputs.preprocess,
-            pairs,
-            outputs.mask_inputs,
-            outputs.fill_mask,
-            platforms,
-            lengths,
-        )
 
 
 def _check_backend():

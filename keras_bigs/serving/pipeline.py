@@ -140,7 +140,12 @@ def serving_pipeline(
     weights, call_model = stored_model(task, weights_dtype)
     with converting():
         numeric = model_function(
-            weights, call_model, lengths, outputs.mask_inputs, platforms
+            weights,
+            call_model,
+            lengths,
+            outputs.mask_inputs,
+            platforms,
+            any_length=any_length,
         )
         serve_text, serve_tokens = serving_functions(
             numeric,

@@ -87,12 +87,15 @@ def convert_model(weights, call_model, lengths, max_masks, platforms):
     }
 
 
-def model_function(weights, call_model, lengths, max_masks, platforms):
+def model_function(
+    weights, call_model, lengths, max_masks, platforms, any_length=False
+):
     """The served model as one function over token inputs: converted at
     the one length of `lengths` (inputs must have it), or at each of
-    several (inputs of any length up to the longest: `bucketed`)."""
+    several, or with `any_length` (a padding-invariant model) at one or
+    more: inputs of any length up to the longest (`bucketed`)."""
     numerics = convert_model(weights, call_model, lengths, max_masks, platforms)
-    if len(numerics) == 1:
+    if len(numerics) == 1 and not any_length:
         return empty_batch_safe(numerics[lengths[0]])
     return empty_batch_safe(bucketed(numerics))
 

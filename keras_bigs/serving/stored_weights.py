@@ -123,12 +123,12 @@ def _logits(numeric, inputs):
     return numeric(inputs)
 
 
-def compare_with_float32(
-    task, numeric, preprocess, pairs, mask_inputs, fill_mask, platforms, lengths
-):
-    """How far the exported model with 16-bit weights (`numeric`) is from
-    the float32 `task` on the fixed batch `COMPARISON_TEXTS`; both run as
-    converted by Keras' export (the float32 one converted for this)."""
+def compare_with_float32(task, pipeline, pairs, platforms, lengths):
+    """How far the model of `pipeline` (a `pipeline.ServingPipeline` with
+    16-bit weights) is from the float32 `task` on the fixed batch
+    `COMPARISON_TEXTS`; both run as converted by Keras' export (the float32
+    one converted for this, at `lengths`, for `platforms`)."""
+    fill_mask = pipeline.outputs.fill_mask
     texts = list(COMPARISON_TEXTS)
     if fill_mask is not None:
         texts = [
@@ -136,7 +136,7 @@ def compare_with_float32(
         ]
     segments = (texts, texts[1:] + texts[:1]) if pairs else (texts,)
     float32 = model_function(
-        task, call_task(task), lengths, mask_inputs, platforms
+        task, call_task(task), lengths, pipeline.outputs.mask_inputs, platforms
     )
     outputs = (
         _logits
@@ -146,8 +146,8 @@ def compare_with_float32(
 
     @tf.function(autograph=False)
     def both(segments):
-        inputs = preprocess(segments)
-        return outputs(float32, inputs), outputs(numeric, inputs)
+        inputs = pipeline.outputs.preprocess(segments)
+        return outputs(float32, inputs), outputs(pipeline.numeric, inputs)
 
     reference, candidate = tf.nest.map_structure(
         lambda t: t.numpy(), both(tuple(tf.constant(s) for s in segments))

@@ -219,10 +219,10 @@ def matched_architectures(study):
 
 def _pretrain_run(study, name, arguments):
     # The study's `glue_dir` is fine-tuning data, never the corpus.
-    corpus = [name for name in CORPUS_FIELDS if name != "glue_dir"]
+    corpus = [field for field in CORPUS_FIELDS if field != "glue_dir"]
     return PretrainRun(
         output_dir=study.path("pretrain", name),
-        **{name: getattr(study, name) for name in corpus},
+        **{field: getattr(study, field) for field in corpus},
         architecture=arguments,
         sequence_length=study.sequence_length,
         steps=study.pretrain_steps,

@@ -100,21 +100,32 @@ def add_corpus_arguments(parser, glue_sentences, heldout_every):
 def run_from_args(run_class, args, **flags):
     """The run (`GlueRun`, `PretrainRun`, ...) that parsed flags describe:
     its `recipe` from the recipe flags (`Recipe.from_args`), every other
-    field from the flag of its name; a field without a flag keeps its
-    default.
+    field from the flag of its name.
 
     Args:
         run_class: a dataclass with a `recipe` field.
         args: the parsed `argparse.Namespace`.
         **flags: flag names (as in `args`) of fields named otherwise, e.g.
-            `export_dir="export"`.
+            `export_dir="export"`; `None` for a field the tool has no flag
+            for, which keeps its default.
 
     Returns:
         A `run_class`.
+
+    Raises:
+        ValueError: a field has no flag and is not named with `None`, so
+            that a tool cannot drop a setting by a misspelled flag name.
     """
     values = {}
     for field in dataclasses.fields(run_class):
         flag = flags.get(field.name, field.name)
-        if field.name != "recipe" and hasattr(args, flag):
-            values[field.name] = getattr(args, flag)
+        if field.name == "recipe" or flag is None:
+            continue
+        if not hasattr(args, flag):
+            raise ValueError(
+                f"{run_class.__name__}.{field.name} has no flag: the parsed "
+                f"flags have no {flag!r}. Add the flag, or pass "
+                f"{field.name}=None to keep the field's default."
+            )
+        values[field.name] = getattr(args, flag)
     return run_class(recipe=Recipe.from_args(args), **values)

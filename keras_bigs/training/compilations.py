@@ -81,3 +81,13 @@ class TraceCounter:
             for step in STEPS
             if self.traces[step]
         }
+
+
+def print_programs(programs):
+    """Print the programs each step compiled (`TraceCounter.summary()`)."""
+    compiled = "; ".join(
+        f"{step} {value['programs']} (lengths "
+        f"{', '.join(str(n) for n in value['lengths'])})"
+        for step, value in programs.items()
+    )
+    print("Compiled programs: " + (compiled or "none (eager)"))

@@ -14,6 +14,7 @@ import keras
 from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.callbacks import logging_callbacks
 from keras_bigs.training.compilations import TraceCounter
+from keras_bigs.training.compilations import print_programs
 from keras_bigs.training.small_bigs import small_architecture
 
 
@@ -131,7 +132,6 @@ class FineTuned:
         evaluation: the `BestEpochEvaluation` callback.
         scores: its scores of the best epoch.
         steps: the `TrainingSteps`.
-        buckets: the padded lengths, or `None`.
         programs: `TraceCounter.summary()` of the run.
     """
 
@@ -139,7 +139,6 @@ class FineTuned:
     evaluation: keras.callbacks.Callback
     scores: dict
     steps: TrainingSteps
-    buckets: tuple
     programs: dict
 
 
@@ -159,16 +158,6 @@ def compiled_model(task, recipe, setup, total_steps):
     preprocessor = model.preprocessor
     model.preprocessor = None
     return model, preprocessor
-
-
-def print_programs(programs):
-    """Print the programs each step compiled (`TraceCounter.summary()`)."""
-    compiled = "; ".join(
-        f"{step} {value['programs']} (lengths "
-        f"{', '.join(str(n) for n in value['lengths'])})"
-        for step, value in programs.items()
-    )
-    print("Compiled programs: " + (compiled or "none (eager)"))
 
 
 def run_results(trained, task, recipe, setup, seconds, throughput):
@@ -273,7 +262,7 @@ def finetune(task, recipe, output_dir, epochs, max_steps=None):
     )
     print_programs(programs)
     model.save_to_preset(os.path.join(output_dir, "best_model"))
-    trained = FineTuned(model, evaluation, scores, steps, buckets, programs)
+    trained = FineTuned(model, evaluation, scores, steps, programs)
     results = {
         **task.results(trained),
         **run_results(trained, task, recipe, setup, seconds, throughput),

@@ -215,7 +215,7 @@ class GlueFineTuning(FineTuningTask):
         return TaskMetricsEvaluation(validation, self.task.metrics)
 
     def results(self, trained):
-        buckets = trained.buckets
+        buckets = self.buckets(trained.model.preprocessor)
         return {
             "task": self.task.name,
             "split": self.data.evaluation_split,

@@ -27,6 +27,7 @@ from keras_bigs.training.callbacks import checkpoint_step
 from keras_bigs.training.callbacks import logging_callbacks
 from keras_bigs.training.callbacks import restore_training_state
 from keras_bigs.training.compilations import TraceCounter
+from keras_bigs.training.compilations import print_programs
 from keras_bigs.training.masked_lm_evaluation import HeldOutEvaluation
 from keras_bigs.training.masked_lm_evaluation import read_heldout_log
 from keras_bigs.training.recipe import PRETRAINING_DEFAULTS
@@ -261,14 +262,6 @@ def period_callbacks(run, heldout):
     ]
 
 
-def print_training_programs(programs):
-    """Print how many training programs compiled, and their lengths."""
-    print(
-        f"Compiled training programs: {programs['programs']} (lengths "
-        f"{', '.join(str(n) for n in programs['lengths'])})"
-    )
-
-
 def model_results(run, masked_lm, buckets, programs, heldout):
     """The results entries on the model, its input and held-out scores."""
     return {
@@ -338,8 +331,9 @@ def pretrain(run, callbacks=()):
         start_step,
         [throughput, *period_callbacks(run, heldout), *callbacks],
     )
-    programs = traces.summary().get("train", {"programs": 0, "lengths": []})
-    print_training_programs(programs)
+    compiled = traces.summary()
+    print_programs(compiled)
+    programs = compiled.get("train", {"programs": 0, "lengths": []})
     final_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
     save_model(run, masked_lm, tokenizer)
     results = {

@@ -1,7 +1,5 @@
 """The optimizer of BiGS: AdamW with the SSM parameters at a lower rate."""
 
-import functools
-
 import keras
 from keras import ops
 
@@ -15,9 +13,10 @@ from keras_bigs.training.schedules import WarmupDecay
 # without weight decay, because large steps on them make the kernel
 # unstable; `C` and `D` are ordinary weights.
 SSM_VARIABLE_NAMES = ("A_re", "A_im", "log_step")
-# Every variable of an `S4DConv`: what `freeze_ssm=True` leaves untouched,
-# as the original's `run_glue_freeze.py` (which matches the same names).
-FROZEN_SSM_VARIABLE_NAMES = ("A_re", "A_im", "C", "D", "log_step")
+# Every variable of an `S4DConv`, the dynamics and `C` and `D`: what
+# `freeze_ssm=True` leaves untouched, as the original's
+# `run_glue_freeze.py` (which matches the same names).
+FROZEN_SSM_VARIABLE_NAMES = SSM_VARIABLE_NAMES + ("C", "D")
 # BERT's exclusions from weight decay: biases and LayerNorm scale/offset.
 # Embeddings are decayed, as in BERT.
 NO_WEIGHT_DECAY_NAMES = ("bias", "gamma", "beta")
@@ -145,19 +144,18 @@ class BiGSAdamW(OptimizerVariableHooks, keras.optimizers.AdamW):
         if self.built:
             return
         super().build(var_list)
+
         # Decided once here, by name: inside `update_step` the variable may
         # be a per-replica `tf.Variable` (tf.distribute) whose name differs,
         # but the optimizer's variable key maps it back to the same key.
-        key = functools.partial(optimizer_variable_key, self)
-        self._ssm_keys = frozenset(
-            key(v) for v in var_list if self.is_ssm_variable(v)
-        )
-        self._no_decay_keys = frozenset(
-            key(v) for v in var_list if not self.uses_weight_decay(v)
-        )
-        self._frozen_keys = frozenset(
-            key(v) for v in var_list if self.is_frozen(v)
-        )
+        def keys(chosen):
+            return frozenset(
+                optimizer_variable_key(self, v) for v in var_list if chosen(v)
+            )
+
+        self._ssm_keys = keys(self.is_ssm_variable)
+        self._no_decay_keys = keys(lambda v: not self.uses_weight_decay(v))
+        self._frozen_keys = keys(self.is_frozen)
 
     def skips_update(self, variable):
         """Whether `variable` is frozen (`freeze_ssm`): left out of

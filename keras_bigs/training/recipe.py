@@ -113,12 +113,11 @@ class Recipe:
     def from_args(cls, args):
         """The recipe of parsed flags (`add_recipe_arguments`)."""
         return cls(
-            **{field.name: getattr(args, field.name) for field in _fields()}
+            **{
+                field.name: getattr(args, field.name)
+                for field in dataclasses.fields(cls)
+            }
         )
-
-
-def _fields():
-    return dataclasses.fields(Recipe)
 
 
 # `add_argument` options of each recipe field's flag (the default comes
@@ -171,11 +170,12 @@ def add_recipe_arguments(parser, learning_rates=None, **defaults):
     recipe.batch_size, recipe.freeze_ssm  # 16, True
     ```
     """
-    unknown = sorted(set(defaults) - {field.name for field in _fields()})
+    fields = dataclasses.fields(Recipe)
+    unknown = sorted(set(defaults) - {field.name for field in fields})
     if unknown:
         raise TypeError(f"{unknown} are no Recipe fields.")
     group = parser.add_argument_group("recipe")
-    for field in _fields():
+    for field in fields:
         options = dict(FLAGS[field.name])
         if field.name == "learning_rate" and learning_rates:
             options["help"] = (

@@ -215,9 +215,12 @@ def test_s4d_pair_reads_one_direction_each():
 ATTENTION_LAYOUT = {
     f"attention/{name}_dense": 2 for name in ("key", "output", "query", "value")
 }
+# `dol` and `do` belong to `gated_ffn`; the block's properties of those
+# names store them at its top level.
 GATED_LAYOUT = {
-    name: 2 for name in ("layer_norm", "dv", "du_forward", "duc_forward")
-} | {"dol": 2, "do": 2}
+    name: 2
+    for name in ("layer_norm", "dv", "du_forward", "duc_forward", "dol", "do")
+}
 STACK_LAYOUT = {
     name: 2 for name in ("layer_norm", "ffn_layer_norm", "ffn_in", "ffn_out")
 }

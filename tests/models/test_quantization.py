@@ -10,6 +10,7 @@ import pytest
 import keras_bigs
 from keras_bigs.convert.reference_outputs import reference_batches
 from keras_bigs.convert.reference_outputs import relative_error
+from keras_bigs.keras_hub_internals import flatten_layers
 from keras_bigs.layers.s4d import S4DConv
 from tests.conftest import fixture_dir
 
@@ -66,7 +67,7 @@ def outputs(task, x):
 def ssm_values(task):
     return {
         w.path: keras.ops.convert_to_numpy(w)
-        for layer in task._flatten_layers()
+        for layer in flatten_layers(task)
         if isinstance(layer, S4DConv)
         for w in layer.weights
     }
@@ -99,7 +100,7 @@ def test_ssms_stay_float32_and_dense_layers_are_int8(quantized):
         np.testing.assert_array_equal(after[path], value, err_msg=path)
     dense = [
         layer
-        for layer in task._flatten_layers()
+        for layer in flatten_layers(task)
         if isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense))
     ]
     assert dense and all(layer.quantization_mode == "int8" for layer in dense)

@@ -4,8 +4,7 @@ tensorflow-text only. Run by the tests of tests/serving/ in a fresh process:
     python serve_without_keras.py REQUESTS.pkl RESULTS.npz [CLI_DIR]
 
 REQUESTS is a pickled dict `{key: (saved_model_dir, signature, inputs)}`
-with `inputs` a dict of lists or numpy arrays (a `None` signature only loads
-the model). RESULTS gets every output as
+with `inputs` a dict of lists or numpy arrays. RESULTS gets every output as
 `key/output_name`, and RESULTS.json the signatures of each model. Exits
 non-zero if loading or calling imports keras_bigs, keras_hub or any Keras
 module that importing TensorFlow had not already imported. Then, with
@@ -76,8 +75,6 @@ def main(requests_path, results_path, cli_directory=None):
                 name: describe(fn)
                 for name, fn in models[directory].signatures.items()
             }
-        if signature is None:
-            continue
         function = models[directory].signatures[signature]
         outputs = function(
             **{name: tf.constant(value) for name, value in inputs.items()}

@@ -16,6 +16,8 @@ import types
 
 import keras
 import numpy as np
+import pytest
+import tensorflow as tf
 from keras_hub.layers import MultiSegmentPacker
 
 import keras_bigs
@@ -63,6 +65,9 @@ SHORT_TOKENS = 12
 HUGE_TEXT = " ".join(f"word{i % 50}" for i in range(10_000))
 
 # The exports: `{name: (model, export_for_serving keyword arguments)}`.
+# Each is used by one test file only: test files run in separate worker
+# processes (tests/run.sh), and an export two files shared would be written
+# in each.
 EXPORTS = {
     # Written over a folder holding an older export (`overwrite=True`).
     "classifier": ("classifier", {"overwrite": True}),
@@ -88,11 +93,15 @@ def strong(backbone):
 
 def tiny_models():
     """The tasks exported: a 3-class classifier, a regressor, a masked LM,
-    a padding-invariant classifier and text embedder."""
+    a padding-invariant classifier (bucketed) and text embedder (not)."""
     keras.utils.set_random_seed(0)
 
-    def preprocessor(cls):
-        return cls(keras_bigs.BiGSTokenizer(), sequence_length=SEQUENCE_LENGTH)
+    def preprocessor(cls, **kwargs):
+        return cls(
+            keras_bigs.BiGSTokenizer(),
+            sequence_length=SEQUENCE_LENGTH,
+            **kwargs,
+        )
 
     classifier_preprocessor = keras_bigs.BiGSTextClassifierPreprocessor
     return types.SimpleNamespace(
@@ -120,9 +129,13 @@ def tiny_models():
             num_classes=3,
             preprocessor=preprocessor(classifier_preprocessor),
         ),
+        # Without buckets: converted at the one full length, it still
+        # serves token inputs of any length.
         embedder=keras_bigs.BiGSTextEmbedder(
             strong(tiny_backbone(SEQUENCE_LENGTH, padding_invariant=True)),
-            preprocessor=preprocessor(keras_bigs.BiGSTextEmbedderPreprocessor),
+            preprocessor=preprocessor(
+                keras_bigs.BiGSTextEmbedderPreprocessor, buckets=None
+            ),
         ),
     )
 
@@ -148,7 +161,7 @@ class Exports:
         return self.written[name]
 
 
-def serve(exports, requests, tmp_path_factory, expected, also=(), cli=None):
+def serve(exports, requests, tmp_path_factory, expected, cli=None):
     """Call exports as a server would, in one fresh process
     (`serve_without_keras.py`), while this one computes `expected()`, the
     Keras results to compare with.
@@ -158,29 +171,24 @@ def serve(exports, requests, tmp_path_factory, expected, also=(), cli=None):
         requests: `{key: (export name, signature, inputs)}`.
         tmp_path_factory: pytest's, for the request and result files.
         expected: a function returning `{name: value}`.
-        also: names of exports to load (and describe) besides those that
-            `requests` call.
         cli: an export name: also run `saved_model_cli show --all` on it.
 
     Returns:
         A namespace: `folder` and `reports` (`{name: ...}` of the exports
-        loaded), `results` (`{"key/output": array}`), `signatures`
+        called), `results` (`{"key/output": array}`), `signatures`
         (`{name: {signature: {"inputs", "outputs"}}}`, dtypes as loaded),
         `saved_model_cli_output` and the values of `expected()`.
     """
-    names = dict.fromkeys([name for name, _, _ in requests.values()])
-    names = [*names, *(name for name in also if name not in names)]
+    names = dict.fromkeys(name for name, _, _ in requests.values())
     folder = {name: exports[name][0] for name in names}
     reports = {name: exports[name][1] for name in names}
-    # Every export is loaded, even one that no request calls.
-    loads = {f"load/{name}": (folder[name], None, None) for name in names}
     calls = {
         key: (folder[name], signature, inputs)
         for key, (name, signature, inputs) in requests.items()
     }
     root = tmp_path_factory.mktemp("requests")
     with open(root / "requests.pkl", "wb") as f:
-        pickle.dump({**loads, **calls}, f)
+        pickle.dump(calls, f)
     results_path = root / "results.npz"
     command = [
         sys.executable,
@@ -233,6 +241,24 @@ def full_length_tokens(texts):
         "segment_ids": np.zeros_like(token_ids),
         "padding_mask": (token_ids != 0).astype("int32"),
     }
+
+
+def assert_token_ids_are_checked(folder):
+    """The `serve_tokens` signature of the export at `folder` refuses token
+    ids outside the vocabulary, naming the first; returns the signature."""
+    serve_tokens = tf.saved_model.load(folder).signatures["serve_tokens"]
+    inputs = {k: v.copy() for k, v in full_length_tokens(["a b"]).items()}
+    inputs["token_ids"][0, 2] = 50_000
+    with pytest.raises(
+        tf.errors.InvalidArgumentError,
+        match=r"Token id\] \[50000\] \[is outside the vocabulary "
+        r"\[0, 30522\) of the model",
+    ):
+        serve_tokens(**inputs)
+    inputs["token_ids"][0, 2] = -3
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"\[-3\]"):
+        serve_tokens(**inputs)
+    return serve_tokens
 
 
 def utf8(texts):

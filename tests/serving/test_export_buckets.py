@@ -14,6 +14,7 @@ from tests.serving.serving_common import SEQUENCE_LENGTH
 from tests.serving.serving_common import SHORT_TEXTS
 from tests.serving.serving_common import SHORT_TOKENS
 from tests.serving.serving_common import assert_classifier_outputs
+from tests.serving.serving_common import assert_token_ids_are_checked
 from tests.serving.serving_common import full_length_tokens
 from tests.serving.serving_common import serve
 from tests.serving.serving_common import utf8
@@ -21,8 +22,7 @@ from tests.serving.serving_common import utf8
 
 @pytest.fixture(scope="module")
 def served(models, exports, tmp_path_factory):
-    """The padding-invariant classifier and embedder exports, called once,
-    and the full-length classifier's beside them."""
+    """The padding-invariant classifier and embedder exports, called once."""
     invariant_tokens = full_length_tokens(SHORT_TEXTS)
     short_tokens = {
         name: value[:, :SHORT_TOKENS]
@@ -71,7 +71,7 @@ def served(models, exports, tmp_path_factory):
             "short_embeddings": embedder.predict(SHORT_TEXTS, verbose=0),
         }
 
-    return serve(exports, requests, tmp_path_factory, expected, ("classifier",))
+    return serve(exports, requests, tmp_path_factory, expected)
 
 
 @pytest.mark.backends("jax", "tensorflow")
@@ -80,9 +80,6 @@ def test_invariant_export_serves_any_length_and_bucket(served):
     assert report["buckets"] == [16, SEQUENCE_LENGTH]
     tokens = report["signatures"]["serve_tokens"]["inputs"]["token_ids"]
     assert tokens["shape"] == [None, None]
-    fixed = served.reports["classifier"]["signatures"]["serve_tokens"]
-    assert fixed["inputs"]["token_ids"]["shape"] == [None, SEQUENCE_LENGTH]
-    assert served.reports["classifier"]["buckets"] is None
 
 
 @pytest.mark.backends("jax", "tensorflow")
@@ -112,10 +109,16 @@ def test_invariant_token_signature_takes_any_length(served):
 
 @pytest.mark.backends("jax", "tensorflow")
 def test_embedder_serves_the_keras_embeddings(served):
-    signature = served.reports["embedder"]["signatures"]["serving_default"]
+    report = served.reports["embedder"]
+    signature = report["signatures"]["serving_default"]
     assert signature["outputs"] == {
         "embedding": {"dtype": "float32", "shape": [None, 16]}
     }
+    # No buckets: one length converted, token inputs of any length served
+    # (`embedder_tokens` are SHORT_TOKENS long).
+    assert report["buckets"] == [SEQUENCE_LENGTH]
+    tokens = report["signatures"]["serve_tokens"]["inputs"]["token_ids"]
+    assert tokens["shape"] == [None, None]
     for key, expected in (
         ("embedder_texts", served.embeddings),
         ("embedder_tokens", served.short_embeddings),
@@ -129,24 +132,8 @@ def test_embedder_serves_the_keras_embeddings(served):
 
 @pytest.mark.backends("jax", "tensorflow")
 def test_token_ids_outside_the_vocabulary_are_errors(served):
-    for name in ("classifier", "invariant"):
-        serve_tokens = tf.saved_model.load(served.folder[name]).signatures[
-            "serve_tokens"
-        ]
-        inputs = {k: v.copy() for k, v in full_length_tokens(["a b"]).items()}
-        inputs["token_ids"][0, 2] = 50_000
-        with pytest.raises(
-            tf.errors.InvalidArgumentError,
-            match=r"Token id\] \[50000\] \[is outside the vocabulary "
-            r"\[0, 30522\) of the model",
-        ):
-            serve_tokens(**inputs)
-        inputs["token_ids"][0, 2] = -3
-        with pytest.raises(tf.errors.InvalidArgumentError, match=r"\[-3\]"):
-            serve_tokens(**inputs)
-    serve_tokens = tf.saved_model.load(served.folder["invariant"]).signatures[
-        "serve_tokens"
-    ]
+    # The fixed-length classifier's: test_export_classifier.py.
+    serve_tokens = assert_token_ids_are_checked(served.folder["invariant"])
     too_long = np.ones((1, SEQUENCE_LENGTH + 1), "int32")
     with pytest.raises(
         tf.errors.InvalidArgumentError,

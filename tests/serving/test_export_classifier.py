@@ -1,9 +1,11 @@
 """A classifier's export, strings in: the Keras model's predictions for
-every kind of string and batch, 16-bit weights, `saved_model_cli` and
-`tools/export_saved_model.py`. The exports run in one fresh process with
-only TensorFlow and tensorflow-text (`serve_without_keras.py`)."""
+every kind of string and batch, its signatures and token-id checks, 16-bit
+weights, `saved_model_cli` and `tools/export_saved_model.py`. The exports
+run in one fresh process with only TensorFlow and tensorflow-text
+(`serve_without_keras.py`)."""
 
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from tests.serving.serving_common import SEQUENCE_LENGTH
 from tests.serving.serving_common import TEXTS
 from tests.serving.serving_common import TOKEN_INPUTS
 from tests.serving.serving_common import assert_classifier_outputs
+from tests.serving.serving_common import assert_token_ids_are_checked
 from tests.serving.serving_common import cli_signatures
 from tests.serving.serving_common import serve
 from tests.tools.test_convert_checkpoint import load_tool
@@ -90,6 +93,37 @@ def test_batches_of_one_and_of_a_thousand(served):
     assert_classifier_outputs(served.results, "one", served.logits[:1])
     rows = np.arange(1000) % len(SENT)
     assert_classifier_outputs(served.results, "thousand", served.logits[rows])
+
+
+@pytest.mark.backends("jax", "tensorflow")
+def test_report_and_loaded_signatures(served):
+    tokens = {name: "int32" for name in TOKEN_INPUTS}
+    classifier_outputs = {
+        "label_id": "int64",
+        "logits": "float32",
+        "probabilities": "float32",
+    }
+    assert served.signatures["classifier"] == {
+        "serving_default": {
+            "inputs": {"text": "string"},
+            "outputs": classifier_outputs,
+        },
+        "serve_tokens": {"inputs": tokens, "outputs": classifier_outputs},
+    }
+    report = served.reports["classifier"]
+    # A fixed-length export: token inputs of the sequence length only.
+    fixed = report["signatures"]["serve_tokens"]
+    assert fixed["inputs"]["token_ids"]["shape"] == [None, SEQUENCE_LENGTH]
+    assert report["buckets"] is None
+    # The classifier was exported over an older export (overwrite=True).
+    assert (
+        pathlib.Path(served.folder["classifier"]) / "saved_model.pb"
+    ).stat().st_size > 1000
+
+
+@pytest.mark.backends("jax", "tensorflow")
+def test_token_ids_outside_the_vocabulary_are_errors(served):
+    assert_token_ids_are_checked(served.folder["classifier"])
 
 
 # === 16-bit stored weights ===

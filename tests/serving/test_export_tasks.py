@@ -3,8 +3,6 @@ fill-mask, and the signatures each export reports and loads with. The
 exports run in one fresh process with only TensorFlow and tensorflow-text
 (`serve_without_keras.py`)."""
 
-import pathlib
-
 import keras
 import numpy as np
 import pytest
@@ -24,8 +22,7 @@ from tests.serving.serving_common import utf8
 
 @pytest.fixture(scope="module")
 def served(models, exports, tmp_path_factory):
-    """The regressor (pairs) and masked LM exports, called once, and the
-    classifier's, loaded."""
+    """The regressor (pairs) and masked LM exports, called once."""
     mlm_tokens, _, _ = fill_mask_inputs(models.masked_lm, MASKED)
     requests = {
         "pairs": (
@@ -50,7 +47,7 @@ def served(models, exports, tmp_path_factory):
             "vocabulary": np.array(tokenizer.get_vocabulary(), dtype=object),
         }
 
-    return serve(exports, requests, tmp_path_factory, expected, ("classifier",))
+    return serve(exports, requests, tmp_path_factory, expected)
 
 
 @pytest.mark.backends("jax", "tensorflow")
@@ -97,19 +94,8 @@ def test_fill_mask(served):
 
 @pytest.mark.backends("jax", "tensorflow")
 def test_report_and_loaded_signatures(served):
+    # The classifier's: test_export_classifier.py.
     tokens = {name: "int32" for name in TOKEN_INPUTS}
-    classifier_outputs = {
-        "label_id": "int64",
-        "logits": "float32",
-        "probabilities": "float32",
-    }
-    assert served.signatures["classifier"] == {
-        "serving_default": {
-            "inputs": {"text": "string"},
-            "outputs": classifier_outputs,
-        },
-        "serve_tokens": {"inputs": tokens, "outputs": classifier_outputs},
-    }
     fill_mask = {
         "mask_positions": "int32",
         "num_masks": "int32",
@@ -132,9 +118,5 @@ def test_report_and_loaded_signatures(served):
         "shape": [None, SEQUENCE_LENGTH],
     }
     assert report["task"] == "BiGSMaskedLM"
-    # The classifier was exported over an older export (overwrite=True).
-    assert (
-        pathlib.Path(served.folder["classifier"]) / "saved_model.pb"
-    ).stat().st_size > 1000
     assert report["backend"] == keras.backend.backend()
     assert 0 < report["variables_bytes"] < report["total_bytes"]

@@ -133,7 +133,7 @@ def test_pretraining_lowers_the_masked_lm_loss(corpus, tmp_path):
 
 
 @pytest.mark.backends("jax")
-def test_pretrain_padding_invariant_groups_batches_by_length(tmp_path):
+def test_pretrain_padding_invariant_groups_batches_by_length(tmp_path, capsys):
     # Packed text fills every example but the last, so training runs at
     # the full length; buckets pay off on examples shorter than it (the
     # original's HDF5 shards). What matters here: the model, the preset
@@ -165,6 +165,7 @@ def test_pretrain_padding_invariant_groups_batches_by_length(tmp_path):
     assert results["buckets"] == [16, 32, 64]
     lengths = results["compiled_training_programs"]["lengths"]
     assert set(lengths) <= {16, 32, 64} and len(lengths) == len(set(lengths))
+    assert "Compiled programs: train" in capsys.readouterr().out
     masked_lm = keras_bigs.BiGSMaskedLM.from_preset(str(output / "model"))
     assert masked_lm.backbone.padding_invariant
     assert masked_lm.preprocessor.padding_lengths == (16, 32, 64)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import keras_bigs
+from keras_bigs.keras_hub_internals import flatten_layers
 from keras_bigs.training import BiGSAdamW
 from keras_bigs.training import bigs_optimizer
 from keras_bigs.training.optimizer import FROZEN_SSM_VARIABLE_NAMES
@@ -91,7 +92,7 @@ def test_frozen_ssms_train_like_non_trainable_ones():
     reference = tiny_classifier(weights)
     ssm_layers = [
         layer
-        for layer in reference._flatten_layers()
+        for layer in flatten_layers(reference)
         if isinstance(layer, keras_bigs.S4DConv)
     ]
     assert len(ssm_layers) == 2

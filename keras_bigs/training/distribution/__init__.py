@@ -21,19 +21,13 @@ from keras_bigs.training.distribution.layout_map import bigs_layout_map
 from keras_bigs.training.distribution.multi_host import initialize_multi_host
 from keras_bigs.training.distribution.precision import MIXED_PRECISION_POLICIES
 from keras_bigs.training.distribution.precision import set_mixed_precision
-from keras_bigs.training.distribution.strategies import STRATEGIES
 from keras_bigs.training.distribution.strategies import setup_distribution
-from keras_bigs.training.distribution.tpu_connection import (
-    TPU_CONNECT_TIMEOUT_S,
-)
 from keras_bigs.training.distribution.tpu_connection import TPUNotFoundError
 
 __all__ = [
     "DistributionSetup",
     "MIXED_PRECISION_POLICIES",
-    "STRATEGIES",
     "TPUNotFoundError",
-    "TPU_CONNECT_TIMEOUT_S",
     "bigs_layout_map",
     "initialize_multi_host",
     "set_mixed_precision",
