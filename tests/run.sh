@@ -6,10 +6,13 @@
 # backend (the layers, backbone, tasks, conversion and serving). Extra
 # arguments go to pytest, e.g. `bash tests/run.sh -x -k s4d` (a `-m`
 # among them replaces the backend's share). BIGS_TEST_BACKENDS picks the
-# backends (default: all three). Test files run in parallel worker
-# processes (pytest-xdist; one file stays on one worker, so module
-# fixtures are built once): BIGS_TEST_WORKERS sets how many (default: one
-# per CPU core; 0 runs in this process). Each backend's exit status and
+# backends (default: all three). Tests run in parallel worker processes
+# (pytest-xdist, `--dist worksteal`: each worker starts on a contiguous
+# half of the tests and an idle one takes half of the other's queue, so
+# no worker waits while the other runs the last long tests alone; a file
+# split between workers builds its module fixtures on each):
+# BIGS_TEST_WORKERS sets how many (default: one per CPU core; 0 runs in
+# this process). Each backend's exit status and
 # wall time are printed after its run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +27,7 @@ for backend in $backends; do
     echo "=== KERAS_BACKEND=$backend ==="
     start=$SECONDS
     KERAS_BACKEND=$backend .venv/bin/python -m pytest tests -q -p no:cacheprovider \
-        -n "${BIGS_TEST_WORKERS:-auto}" --dist loadfile --durations=40 \
+        -n "${BIGS_TEST_WORKERS:-auto}" --dist worksteal --durations=40 \
         -m "on_$backend" "$@"
     code=$?
     # 5: no test selected, e.g. a `-k` that matches none of this share.
