@@ -337,7 +337,15 @@ class BiGSBackbone(PresetLoading, Backbone):
             return
         if hasattr(preprocessor, "set_padding_invariant_model"):
             preprocessor.set_padding_invariant_model(self.padding_invariant)
-        size = preprocessor.tokenizer.vocabulary_size()
+        tokenizer = preprocessor.tokenizer
+        if hasattr(tokenizer, "when_vocabulary_known"):
+            tokenizer.when_vocabulary_known(self.check_tokenizer)
+        else:
+            self.check_tokenizer(tokenizer)
+
+    def check_tokenizer(self, tokenizer):
+        """Refuse a tokenizer with ids this backbone cannot embed."""
+        size = tokenizer.vocabulary_size()
         if size > self.vocabulary_size:
             raise ValueError(
                 f"The preprocessor's tokenizer has {size} tokens, but the "

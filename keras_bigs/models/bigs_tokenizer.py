@@ -91,6 +91,7 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
             vocabulary = VOCABULARY_PATH.read_text(
                 encoding="utf-8"
             ).splitlines()
+        self._vocabulary_checks = None
         # keras-hub's special tokens: never split, never selected for masking.
         add_special_token(self, "[CLS]", "cls_token")
         add_special_token(self, "[SEP]", "sep_token")
@@ -109,6 +110,25 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
         )
         self._special_pattern = "|".join(re.escape(t) for t in SPECIAL_TOKENS)
 
+    @classmethod
+    def from_config(cls, config):
+        # keras-hub saves the vocabulary as an asset and `null` in the
+        # config; the asset is read after every object is built. Until
+        # then the bundled vocabulary stands in, and checks of the
+        # vocabulary wait for the real one (`when_vocabulary_known`).
+        tokenizer = super().from_config(config)
+        if config.get("vocabulary") is None:
+            tokenizer._vocabulary_checks = []
+        return tokenizer
+
+    def when_vocabulary_known(self, check):
+        """Run `check(self)` now, or, for a tokenizer being loaded whose
+        saved vocabulary is not read yet, once it is."""
+        if self._vocabulary_checks is None:
+            check(self)
+        else:
+            self._vocabulary_checks.append(check)
+
     def set_vocabulary(self, vocabulary):
         try:
             super().set_vocabulary(vocabulary)
@@ -124,6 +144,9 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
             ) from error
         if vocabulary is not None:
             self.unk_token_id = self.token_to_id("[UNK]")
+            checks, self._vocabulary_checks = self._vocabulary_checks, None
+            for check in checks or ():
+                check(self)
 
     def _normalize_python(self, text):
         """The TensorFlow normalisation (`_normalize_tf`), in Python."""

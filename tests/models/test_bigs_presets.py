@@ -2,6 +2,7 @@ import json
 import os
 import shutil
 
+import keras
 import keras_hub
 import numpy as np
 import pytest
@@ -356,3 +357,59 @@ def test_backbone_overrides_with_a_given_backbone_are_an_error():
             backbone=tiny_backbone(16),
             conv_mode="fft",
         )
+
+
+def custom_vocabulary_classifier(vocabulary_size=200):
+    """A classifier whose tokenizer has its own vocabulary, with `[CLS]`
+    and `[SEP]` at other ids than BERT's."""
+    words = list(keras_bigs.models.bigs_tokenizer.SPECIAL_TOKENS) + [
+        f"word{i}" for i in range(vocabulary_size - 5)
+    ]
+    return keras_bigs.BiGSClassifier(
+        tiny_backbone(16, vocabulary_size=vocabulary_size),
+        num_classes=2,
+        preprocessor=keras_bigs.BiGSTextClassifierPreprocessor(
+            keras_bigs.BiGSTokenizer(vocabulary=words), sequence_length=16
+        ),
+    )
+
+
+@pytest.mark.parametrize("load", ["from_preset", "keras_hub", "keras_file"])
+def test_a_custom_vocabulary_saves_and_loads(load, tmp_path):
+    task = custom_vocabulary_classifier()
+    texts = ["word1 word2 word3", "word190 word7"]
+    if load == "keras_file":
+        task.save(str(tmp_path / "task.keras"))
+        restored = keras.saving.load_model(str(tmp_path / "task.keras"))
+    else:
+        task.save_to_preset(str(tmp_path / "preset"))
+        cls = keras_bigs.BiGSClassifier
+        if load == "keras_hub":
+            cls = keras_hub.models.TextClassifier
+        restored = cls.from_preset(str(tmp_path / "preset"))
+    tokenizer = restored.preprocessor.tokenizer
+    assert (
+        tokenizer.get_vocabulary()
+        == task.preprocessor.tokenizer.get_vocabulary()
+    )
+    np.testing.assert_array_equal(
+        restored.preprocessor(texts)["token_ids"],
+        task.preprocessor(texts)["token_ids"],
+    )
+    assert restored.preprocessor(texts)["token_ids"][0, 0] == 2  # [CLS]
+    np.testing.assert_array_equal(
+        restored.predict(texts, verbose=0), task.predict(texts, verbose=0)
+    )
+
+
+def test_a_saved_vocabulary_larger_than_the_model_is_refused(tmp_path):
+    path = tmp_path / "preset"
+    custom_vocabulary_classifier().save_to_preset(str(path))
+    vocabulary_file = path / "assets" / "tokenizer" / "vocabulary.txt"
+    extra = "".join(f"extra{i}\n" for i in range(10))
+    vocabulary_file.write_text(vocabulary_file.read_text() + extra)
+    with pytest.raises(
+        ValueError,
+        match="has 210 tokens, but the backbone embeds only vocabulary_size=200",
+    ):
+        keras_bigs.BiGSClassifier.from_preset(str(path))
