@@ -410,6 +410,7 @@ def test_a_saved_vocabulary_larger_than_the_model_is_refused(tmp_path):
     vocabulary_file.write_text(vocabulary_file.read_text() + extra)
     with pytest.raises(
         ValueError,
-        match="has 210 tokens, but the backbone embeds only vocabulary_size=200",
+        match="has 210 tokens, but the backbone embeds only "
+        "vocabulary_size=200",
     ):
         keras_bigs.BiGSClassifier.from_preset(str(path))
