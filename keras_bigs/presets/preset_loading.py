@@ -1,11 +1,15 @@
 """`from_preset` for every BiGS class, in one place.
 
 Backbone, tasks, preprocessors and the tokenizer inherit `PresetLoading`
-before their keras-hub base class. It checks the keyword arguments against
-the class (so that a typo is an error, not an ignored option), picks the
-loader for the preset (`preset_loader`) and calls it as keras-hub does.
+before their keras-hub base class. It checks the keyword arguments of the
+constructor and of `from_preset` against the class (so that a typo is an
+error, not an ignored option: Keras' functional models drop unknown
+keywords), picks the loader for the preset (`preset_loader`) and calls it
+as keras-hub does.
 """
 
+import difflib
+import functools
 import inspect
 import os
 
@@ -15,15 +19,22 @@ from keras_bigs.presets.loaders import preset_loader
 
 # Keyword arguments of every Keras layer, and of the loading itself.
 LAYER_KEYWORDS = ("name", "dtype", "trainable")
+# keras-hub's tokenizers and preprocessors take it from `**kwargs`.
+SAVED_CONFIG_KEYWORDS = ("config_file",)
 MODEL_OPTIONS = ("load_weights",)
 TASK_OPTIONS = ("load_weights", "reinitialize_head")
 
 
+@functools.cache
 def constructor_keywords(cls):
     """The keyword arguments `cls(...)` accepts: the named parameters of
     every `__init__` in its keras_bigs and keras-hub ancestry, plus the
     base layer's `name`, `dtype` and `trainable`."""
     names = set(LAYER_KEYWORDS)
+    if issubclass(
+        cls, (keras_hub.tokenizers.Tokenizer, keras_hub.models.Preprocessor)
+    ):
+        names.update(SAVED_CONFIG_KEYWORDS)
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None or not klass.__module__.startswith(
@@ -56,15 +67,24 @@ def split_task_keywords(cls, kwargs):
     return task_kwargs, backbone_kwargs
 
 
-def check_keywords(cls, kwargs, accepted):
+def check_keywords(cls, kwargs, accepted, function="from_preset"):
+    """Raise a TypeError naming each keyword of `kwargs` not in `accepted`
+    (with the closest accepted one, if any is close)."""
     unknown = sorted(set(kwargs) - set(accepted))
-    if unknown:
-        raise TypeError(
-            f"{cls.__name__}.from_preset() got unexpected keyword "
-            f"argument{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(map(repr, unknown))}. It accepts: "
-            f"{', '.join(sorted(accepted))}."
+    if not unknown:
+        return
+    names = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, accepted, n=1)
+        names.append(
+            f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
         )
+    called = f"{cls.__name__}.{function}()" if function else f"{cls.__name__}()"
+    raise TypeError(
+        f"{called} got unexpected keyword "
+        f"argument{'s' if len(unknown) > 1 else ''} "
+        f"{', '.join(names)}. It accepts: {', '.join(sorted(accepted))}."
+    )
 
 
 class PresetLoading:
@@ -73,6 +93,10 @@ class PresetLoading:
     Put it before the keras-hub base class:
     `class BiGSBackbone(PresetLoading, Backbone)`.
     """
+
+    def __new__(cls, *args, **kwargs):
+        check_keywords(cls, kwargs, constructor_keywords(cls), function=None)
+        return super().__new__(cls, *args, **kwargs)
 
     @classmethod
     def from_preset(cls, preset, **kwargs):

@@ -284,6 +284,48 @@ def test_an_unknown_keyword_is_an_error_naming_it(
         cls.from_preset(preset, foo_bar=1)
 
 
+CONSTRUCTORS = {
+    "BiGSBackbone": lambda **kw: tiny_backbone(16, **kw),
+    "BiGSClassifier": lambda **kw: keras_bigs.BiGSClassifier(
+        tiny_backbone(16), num_classes=2, **kw
+    ),
+    "BiGSMaskedLM": lambda **kw: keras_bigs.BiGSMaskedLM(
+        tiny_backbone(16), **kw
+    ),
+    "BiGSTokenClassifier": lambda **kw: keras_bigs.BiGSTokenClassifier(
+        tiny_backbone(16), num_classes=2, **kw
+    ),
+    "BiGSTokenizer": lambda **kw: keras_bigs.BiGSTokenizer(**kw),
+    "BiGSTextClassifierPreprocessor": lambda **kw: (
+        keras_bigs.BiGSTextClassifierPreprocessor(
+            keras_bigs.BiGSTokenizer(), sequence_length=16, **kw
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CONSTRUCTORS)
+def test_a_constructor_refuses_an_unknown_keyword_by_name(name):
+    make = CONSTRUCTORS[name]
+    with pytest.raises(
+        TypeError,
+        match=f"^{name}\\(\\) got unexpected keyword argument 'foo_bar'. "
+        "It accepts: .*dtype",
+    ):
+        make(foo_bar=True)
+    make(name="kept")  # the keywords of every Keras layer still pass
+
+
+def test_a_misspelled_config_key_is_an_error_suggesting_the_key():
+    config = tiny_backbone(16).get_config()
+    config["num_layer"] = config.pop("num_layers")
+    with pytest.raises(
+        TypeError,
+        match="'num_layer' \\(did you mean 'num_layers'\\?\\)",
+    ):
+        keras_bigs.BiGSBackbone.from_config(config)
+
+
 def test_a_keras_hub_preset_keeps_its_head_unless_told_otherwise(tmp_path):
     saved = str(tmp_path / "classifier")
     original = keras_bigs.BiGSClassifier.from_preset(
