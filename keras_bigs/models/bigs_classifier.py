@@ -9,6 +9,7 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
 from keras_bigs.models.dropout_dense_head import dropout_dense_head
+from keras_bigs.models.input_checks import InputChecks
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -16,7 +17,7 @@ from keras_bigs.presets.preset_loading import PresetLoading
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
 class BiGSClassifier(
-    QuantizedHeads, RuntimeExport, PresetLoading, TextClassifier
+    InputChecks, QuantizedHeads, RuntimeExport, PresetLoading, TextClassifier
 ):
     """Pooled output -> dropout -> dense, as the original BiGS classifier.
 
@@ -100,6 +101,10 @@ class BiGSClassifier(
         super().compile(
             optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
+
+    def label_limit(self, x):
+        """Labels are class ids, except for regression (`num_classes=1`)."""
+        return self.num_classes if self.num_classes > 1 else None
 
     def get_config(self):
         config = super().get_config()

@@ -11,13 +11,16 @@ from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_masked_lm_preprocessor import (
     BiGSMaskedLMPreprocessor,
 )
+from keras_bigs.models.input_checks import InputChecks
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMaskedLM(QuantizedHeads, RuntimeExport, PresetLoading, MaskedLM):
+class BiGSMaskedLM(
+    InputChecks, QuantizedHeads, RuntimeExport, PresetLoading, MaskedLM
+):
     """BiGS with its pretraining head: predict the tokens at masked positions.
 
     The head is the original's: dense -> exact GELU -> LayerNorm -> a decoder
@@ -88,3 +91,9 @@ class BiGSMaskedLM(QuantizedHeads, RuntimeExport, PresetLoading, MaskedLM):
         sequence_output = backbone(backbone.input)["sequence_output"]
         outputs = self.masked_lm_head(sequence_output, inputs["mask_positions"])
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+    def label_limit(self, x):
+        """Without a preprocessor, labels are the masked tokens' ids."""
+        if self.preprocessor is None:
+            return self.backbone.vocabulary_size
+        return None

@@ -1,6 +1,7 @@
 """BiGS for multiple choice (QuALITY, RACE, SWAG): one score per choice."""
 
 import keras
+import numpy as np
 from keras import ops
 from keras_hub.models import Task
 
@@ -10,6 +11,7 @@ from keras_bigs.models.bigs_multiple_choice_preprocessor import (
     BiGSMultipleChoicePreprocessor,
 )
 from keras_bigs.models.dropout_dense_head import dropout_dense_head
+from keras_bigs.models.input_checks import InputChecks
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -39,7 +41,9 @@ class UnflattenChoices(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSMultipleChoice(QuantizedHeads, RuntimeExport, PresetLoading, Task):
+class BiGSMultipleChoice(
+    InputChecks, QuantizedHeads, RuntimeExport, PresetLoading, Task
+):
     """Pooled output -> dropout -> dense(1) for each choice; logits over
     choices, as the original `BiGSForMultipleChoice` (QuALITY in the paper).
 
@@ -117,6 +121,15 @@ class BiGSMultipleChoice(QuantizedHeads, RuntimeExport, PresetLoading, Task):
         super().compile(
             optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
+
+    def label_limit(self, x):
+        """Labels index the choices: the token inputs' second axis, or
+        the number of choices given with the prompts."""
+        if isinstance(x, dict) and "token_ids" in x:
+            return np.shape(x["token_ids"])[-2]
+        if isinstance(x, tuple) and len(x) == 2 and len(x[1]):
+            return len(x[1][0])
+        return None
 
     def get_config(self):
         config = super().get_config()

@@ -12,13 +12,16 @@ from keras_bigs.models.bigs_token_classifier_preprocessor import (
 )
 from keras_bigs.models.bigs_token_classifier_preprocessor import sentence_tensor
 from keras_bigs.models.dropout_dense_head import dropout_dense_head
+from keras_bigs.models.input_checks import InputChecks
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSTokenClassifier(QuantizedHeads, RuntimeExport, PresetLoading, Task):
+class BiGSTokenClassifier(
+    InputChecks, QuantizedHeads, RuntimeExport, PresetLoading, Task
+):
     """Sequence output -> dropout -> dense: logits for every token.
 
     As the original `BiGSForTokenClassification`. The model returns float32
@@ -137,6 +140,10 @@ class BiGSTokenClassifier(QuantizedHeads, RuntimeExport, PresetLoading, Task):
                 "BiGSTokenClassifier has preprocessor=None."
             )
         return word_labels(self, self.preprocessor, sentences, batch_size)
+
+    def label_limit(self, x):
+        """Labels are a class id per word (or token)."""
+        return self.num_classes
 
     def get_config(self):
         config = super().get_config()
