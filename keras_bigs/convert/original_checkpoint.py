@@ -21,6 +21,7 @@ from keras_bigs.convert.name_table import head_table
 from keras_bigs.convert.name_table import load_backbone_weights
 from keras_bigs.convert.readers import WEIGHT_FILES
 from keras_bigs.convert.readers import CheckpointError
+from keras_bigs.convert.readers import read_weights
 from keras_bigs.keras_hub_internals import PresetLoader
 from keras_bigs.keras_hub_internals import check_file_exists
 from keras_bigs.keras_hub_internals import get_file
@@ -101,8 +102,8 @@ class OriginalCheckpointLoader(PresetLoader):
     def weights(self):
         """The checkpoint as `{original name: numpy array}` (read once)."""
         if self._weights is None:
-            self._weights = self.reader(
-                get_file(self.preset, self.weights_file)
+            self._weights = read_weights(
+                get_file(self.preset, self.weights_file), self.reader
             )
         return self._weights
 

@@ -192,6 +192,38 @@ def read_torch_bin(path):
     return {key: np.asarray(value) for key, value in state.items()}
 
 
+def non_finite_variable(weights):
+    """The first `(name, array)` of `weights` (a `{name: array}` dict)
+    holding NaN or infinity, or None."""
+    for name, array in weights.items():
+        array = np.asarray(array)
+        if array.dtype.kind in "iub":
+            continue
+        if not np.all(np.isfinite(array.astype(np.float32))):
+            return name, array
+    return None
+
+
+def finite_weights(weights, path):
+    """`weights`, after checking that every value is finite: a corrupt
+    file can still parse, and NaN weights give NaN outputs."""
+    found = non_finite_variable(weights)
+    if found is not None:
+        name, array = found
+        count = int(np.sum(~np.isfinite(array.astype(np.float32))))
+        raise CheckpointError(
+            f"{path}: variable {name!r} holds {count} non-finite "
+            f"value{'s' if count > 1 else ''} (NaN or infinity) of "
+            f"{array.size}; the file is corrupt."
+        )
+    return weights
+
+
+def read_weights(path, reader):
+    """`reader(path)`, every value checked finite."""
+    return finite_weights(reader(path), path)
+
+
 # File name in the published layout -> (reader, origin).
 WEIGHT_FILES = {
     "flax_model.msgpack": (read_flax_msgpack, "flax"),

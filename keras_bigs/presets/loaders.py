@@ -8,9 +8,12 @@ same for every BiGS class whatever the preset is.
 
 import os
 
+import keras
 import keras_hub
 
 from keras_bigs.convert.original_checkpoint import original_checkpoint_loader
+from keras_bigs.convert.readers import CheckpointError
+from keras_bigs.convert.readers import non_finite_variable
 from keras_bigs.keras_hub_internals import KerasPresetLoader
 from keras_bigs.keras_hub_internals import builtin_presets
 from keras_bigs.keras_hub_internals import check_config_class
@@ -118,7 +121,18 @@ class KerasHubPresetLoader(KerasPresetLoader):
                 load_weights,
                 load_task_weights,
             )
-        return super().load_task(cls, load_weights, load_task_weights, **kwargs)
+        task = super().load_task(cls, load_weights, load_task_weights, **kwargs)
+        if load_weights and load_task_weights:
+            backbone_weights = {id(w) for w in task.backbone.weights}
+            head_weights = [
+                w for w in task.weights if id(w) not in backbone_weights
+            ]
+            check_finite_variables(head_weights, self.preset, "task")
+        return task
+
+    def _load_backbone_weights(self, backbone):
+        super()._load_backbone_weights(backbone)
+        check_finite_variables(backbone.weights, self.preset, "model")
 
     def _holds(self, cls, config_file):
         """Whether the preset saved an object of `cls` in `config_file`."""
@@ -126,6 +140,23 @@ class KerasHubPresetLoader(KerasPresetLoader):
             return False
         return issubclass(
             check_config_class(load_json(self.preset, config_file)), cls
+        )
+
+
+def check_finite_variables(variables, preset, kind):
+    """Refuse loaded `variables` holding NaN or infinity, naming the
+    preset's weights file (`kind`: "model" or "task") and the variable."""
+    found = non_finite_variable(
+        {
+            variable.path: keras.ops.convert_to_numpy(variable)
+            for variable in variables
+        }
+    )
+    if found is not None:
+        name, array = found
+        raise CheckpointError(
+            f"{preset}: {kind}.weights.h5 gives variable {name!r} "
+            f"non-finite values (NaN or infinity); the file is corrupt."
         )
 
 
@@ -163,6 +194,12 @@ def preset_loader(cls, preset):
             f"presets: {', '.join(sorted(registered))}. A preset may also "
             "be a local folder (keras-hub preset or original BiGS "
             "checkpoint) or an hf:// handle."
+        )
+    if "://" not in preset and not os.path.exists(preset):
+        raise ValueError(
+            f"No preset folder {preset}: the path does not exist (and "
+            f"registered names, {', '.join(sorted(registered))}, have no "
+            "'/')."
         )
     loader = original_checkpoint_loader(preset)
     if loader is not None:

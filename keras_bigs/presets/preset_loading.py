@@ -11,10 +11,13 @@ as keras-hub does.
 import difflib
 import functools
 import inspect
+import json
 import os
 
+import keras
 import keras_hub
 
+from keras_bigs.keras_hub_internals import flatten_layers
 from keras_bigs.presets.loaders import preset_loader
 
 # Keyword arguments of every Keras layer, and of the loading itself.
@@ -87,12 +90,66 @@ def check_keywords(cls, kwargs, accepted, function="from_preset"):
     )
 
 
+def unreadable_file(preset):
+    """What is wrong with the first unreadable file of a local preset
+    folder (a JSON config that does not parse, a weights file h5py cannot
+    open), or None."""
+    if not os.path.isdir(preset):
+        return None
+    for name in sorted(os.listdir(preset)):
+        path = os.path.join(preset, name)
+        if name.endswith(".json"):
+            try:
+                with open(path, encoding="utf-8") as file:
+                    json.load(file)
+            except (ValueError, OSError):
+                return f"{name} is not valid JSON; it is truncated or corrupt"
+        elif name.endswith(".h5"):
+            import h5py
+
+            try:
+                h5py.File(path, "r").close()
+            except OSError:
+                return (
+                    f"{name} is not a readable HDF5 file; it is truncated "
+                    "or corrupt"
+                )
+    return None
+
+
 class PresetLoading:
     """Mixin giving a BiGS class its `from_preset`.
 
     Put it before the keras-hub base class:
     `class BiGSBackbone(PresetLoading, Backbone)`.
     """
+
+    def save_task_weights(self, filepath):
+        """keras-hub's `Task.save_task_weights`, without the optimizer's
+        state: a preset holds a model (training checkpoints, which resume,
+        keep theirs)."""
+        if not str(filepath).endswith(".weights.h5"):
+            raise ValueError(
+                "The filename must end in `.weights.h5`. "
+                f"Received: filepath={filepath}"
+            )
+        keras.saving.save_weights(
+            self, filepath=filepath, objects_to_skip=self._not_in_presets()
+        )
+
+    def load_task_weights(self, filepath):
+        """keras-hub's `Task.load_task_weights`, leaving the optimizer
+        alone (presets hold none; older ones held a state that does not
+        fit a freshly compiled optimizer)."""
+        keras.saving.load_weights(
+            self, filepath, objects_to_skip=self._not_in_presets()
+        )
+
+    def _not_in_presets(self):
+        skipped = list(flatten_layers(self.backbone))
+        if self.optimizer is not None:
+            skipped.append(self.optimizer)
+        return skipped
 
     def __new__(cls, *args, **kwargs):
         check_keywords(cls, kwargs, constructor_keywords(cls), function=None)
@@ -116,6 +173,18 @@ class PresetLoading:
                 other keyword is an error naming it.
         """
         preset = os.fspath(preset)
+        try:
+            return cls._load_preset(preset, **kwargs)
+        except (json.JSONDecodeError, OSError) as error:
+            broken = unreadable_file(preset)
+            if broken is None:
+                raise
+            raise ValueError(
+                f"Could not load preset {preset}: {broken} ({error})."
+            ) from error
+
+    @classmethod
+    def _load_preset(cls, preset, **kwargs):
         if issubclass(cls, keras_hub.models.Backbone):
             check_keywords(
                 cls, kwargs, constructor_keywords(cls) | set(MODEL_OPTIONS)

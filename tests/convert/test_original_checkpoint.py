@@ -1,5 +1,6 @@
 import json
 import pickle
+import re
 import shutil
 import warnings
 import zipfile
@@ -12,6 +13,7 @@ from keras_bigs import BiGSBackbone
 from keras_bigs import CheckpointError
 from keras_bigs.convert import readers
 from keras_bigs.convert.name_table import load_backbone_weights
+from keras_bigs.convert.readers import WEIGHT_FILES
 from keras_bigs.convert.reference_outputs import reference_batches
 from keras_bigs.convert.reference_outputs import relative_error
 from tests.conftest import PARITY_TOLERANCE
@@ -152,6 +154,35 @@ def test_truncated_checkpoint_raises_clear_error(tmp_path, name, weights_file):
     with pytest.raises(
         CheckpointError, match=f"{weights_file}.*(corrupt|truncated)"
     ):
+        BiGSBackbone.from_preset(str(folder))
+
+
+@pytest.mark.parametrize(
+    "name,weights_file",
+    [
+        ("flax_classifier", "flax_model.msgpack"),
+        ("torch_classifier", "model.safetensors"),
+        ("torch_masked_lm", "pytorch_model.bin"),
+    ],
+)
+def test_overwritten_weight_bytes_are_refused_naming_the_variable(
+    tmp_path, name, weights_file
+):
+    folder = copy_fixture(name, tmp_path)
+    path = folder / weights_file
+    reader, _ = WEIGHT_FILES[weights_file]
+    variable, array = max(reader(path).items(), key=lambda item: item[1].size)
+    data = path.read_bytes()
+    start = data.index(array.tobytes())
+    # 0xff bytes are NaN in every float format.
+    path.write_bytes(data[:start] + b"\xff" * 8 + data[start + 8 :])
+    message = (
+        f"{weights_file}: variable '{re.escape(variable)}' holds 2 "
+        "non-finite values"
+    )
+    if weights_file == "pytorch_model.bin":
+        message = f"{weights_file}: .*corrupt"  # the zip's checksum fails
+    with pytest.raises(CheckpointError, match=message):
         BiGSBackbone.from_preset(str(folder))
 
 

@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import warnings
 
 import keras
 import keras_hub
@@ -456,3 +457,80 @@ def test_a_saved_vocabulary_larger_than_the_model_is_refused(tmp_path):
         "vocabulary_size=200",
     ):
         keras_bigs.BiGSClassifier.from_preset(str(path))
+
+
+@pytest.fixture
+def saved_classifier(tmp_path):
+    path = tmp_path / "preset"
+    classifier().save_to_preset(str(path))
+    return path
+
+
+def test_a_misspelled_folder_is_named(tmp_path):
+    with pytest.raises(
+        ValueError, match=f"No preset folder {tmp_path}/mispelled: the path"
+    ):
+        keras_bigs.BiGSClassifier.from_preset(str(tmp_path / "mispelled"))
+
+
+@pytest.mark.parametrize(
+    "file,message",
+    [
+        ("config.json", "config.json is not valid JSON"),
+        ("task.json", "task.json is not valid JSON"),
+        ("model.weights.h5", "model.weights.h5 is not a readable HDF5 file"),
+        ("task.weights.h5", "task.weights.h5 is not a readable HDF5 file"),
+    ],
+)
+def test_a_truncated_preset_file_is_named(saved_classifier, file, message):
+    path = saved_classifier / file
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(
+        ValueError,
+        match=f"Could not load preset {saved_classifier}: {message}; it is "
+        "truncated or corrupt",
+    ):
+        keras_bigs.BiGSClassifier.from_preset(str(saved_classifier))
+
+
+@pytest.mark.parametrize("kind", ["model", "task"])
+def test_non_finite_weights_in_a_preset_are_refused(saved_classifier, kind):
+    import h5py
+
+    with h5py.File(saved_classifier / f"{kind}.weights.h5", "r+") as file:
+        datasets = []
+        file.visititems(
+            lambda name, item: (
+                datasets.append(name)
+                if isinstance(item, h5py.Dataset) and name.startswith("layers/")
+                else None
+            )
+        )
+        file[datasets[-1]][...] = np.nan
+    with pytest.raises(
+        CheckpointError,
+        match=f"{kind}.weights.h5 gives variable '.*' non-finite values",
+    ):
+        keras_bigs.BiGSClassifier.from_preset(str(saved_classifier))
+
+
+def test_a_trained_task_saves_a_preset_without_optimizer_state(tmp_path):
+    import h5py
+
+    task = classifier()
+    task.preprocessor = None
+    task.compile(optimizer="adam")
+    task.fit(token_inputs(task), np.array([1]), verbose=0)
+    assert task.optimizer.variables
+    task.save_to_preset(str(tmp_path / "preset"))
+    with h5py.File(tmp_path / "preset" / "task.weights.h5", "r") as file:
+        assert "optimizer" not in file
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        restored = keras_bigs.BiGSClassifier.from_preset(
+            str(tmp_path / "preset")
+        )
+    assert not [w for w in caught if "optimizer" in str(w.message)]
+    for a, b in zip(task.weights, restored.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
