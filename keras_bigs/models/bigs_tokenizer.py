@@ -37,7 +37,8 @@ def python_strings(inputs):
     if hasattr(inputs, "tolist"):
         inputs = inputs.tolist()
     if isinstance(inputs, bytes):
-        return inputs.decode("utf-8")
+        # Invalid bytes become U+FFFD, which `_normalize_*` deletes.
+        return inputs.decode("utf-8", errors="replace")
     if isinstance(inputs, str):
         return inputs
     return [python_strings(item) for item in inputs]
@@ -160,6 +161,18 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
         import tensorflow as tf
         import tensorflow_text as tf_text
 
+        if text.shape.rank == 0:
+            # `regex_split` makes a scalar a batch of one.
+            return self._normalize_tf(text[tf.newaxis])[0]
+        # Invalid UTF-8 bytes become U+FFFD, deleted next with the other
+        # invisible characters (as `python_strings` does in Python).
+        text = tf.strings.unicode_transcode(
+            text,
+            input_encoding="UTF-8",
+            output_encoding="UTF-8",
+            errors="replace",
+            replacement_char=0xFFFD,
+        )
         text = tf.strings.regex_replace(text, _DELETED_TF, "")
         text = tf.strings.regex_replace(text, _SPACES_TF, " ")
         pieces = tf_text.regex_split(

@@ -187,18 +187,6 @@ def check_token_ids(inputs, vocabulary_size, max_length):
 # === Strings -> token ids (TF ops, in the graph) ===
 
 
-def _valid_utf8(text):
-    """Invalid UTF-8 bytes -> U+FFFD (which the tokenizer deletes): the
-    normalisation ops fail on invalid UTF-8, a server must not."""
-    return tf.strings.unicode_transcode(
-        text,
-        input_encoding="UTF-8",
-        output_encoding="UTF-8",
-        errors="replace",
-        replacement_char=0xFFFD,
-    )
-
-
 def _int32_inputs(x):
     return {name: tf.cast(x[name], tf.int32) for name in TOKEN_INPUTS}
 
@@ -328,7 +316,6 @@ def serving_functions(
         )
 
     def serve(*segments):
-        segments = tuple(_valid_utf8(segment) for segment in segments)
         inputs = task_outputs.preprocess(segments)
         return task_outputs.text_outputs(numeric, inputs)
 

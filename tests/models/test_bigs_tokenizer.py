@@ -114,3 +114,30 @@ def test_config_round_trip_keeps_the_vocabulary():
         np.asarray(restored.tokenize("Ça va? [MASK]")),
         np.asarray(tokenizer.tokenize("Ça va? [MASK]")),
     )
+
+
+INVALID_UTF8 = [
+    (b"good \xff\xfe movie", "good movie"),
+    (b"caf\xc3", "caf"),
+    (b"\xed\xa0\x80 surrogate", "surrogate"),
+]
+
+
+def test_invalid_utf8_is_dropped_the_same_way_on_every_path():
+    tokenizer = BiGSTokenizer()
+    invalid = [raw for raw, _ in INVALID_UTF8]
+    expected = tokenizer.tokenize([clean for _, clean in INVALID_UTF8])
+    eager = tokenizer.tokenize(invalid)
+    graph = tf.function(tokenizer.tokenize)(tf.constant(invalid))
+    in_dataset = next(
+        iter(
+            tf.data.Dataset.from_tensor_slices(invalid)
+            .map(tokenizer.tokenize)
+            .ragged_batch(len(invalid))
+        )
+    )
+    for row, want in enumerate(expected):
+        want = np.asarray(want).tolist()
+        assert np.asarray(eager[row]).tolist() == want
+        assert graph[row].numpy().tolist() == want
+        assert in_dataset[row].numpy().tolist() == want
