@@ -35,6 +35,7 @@ from keras_bigs.training.ablation_study import run_ablation_study
 from keras_bigs.training.command_line import CORPUS_FLAGS
 from keras_bigs.training.command_line import add_corpus_arguments
 from keras_bigs.training.command_line import run_from_args
+from keras_bigs.training.command_line import run_tool
 from keras_bigs.training.command_line import tool_parser
 from keras_bigs.training.recipe import add_recipe_arguments
 
@@ -126,4 +127,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -24,6 +24,7 @@ from keras_bigs.data import CARVED_FROM_TRAIN
 from keras_bigs.data import evaluation_split
 from keras_bigs.data import get_glue_task
 from keras_bigs.data import glue_dataset
+from keras_bigs.training.command_line import run_tool
 
 
 def parse_bins(values):
@@ -115,4 +116,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -29,6 +29,7 @@ import keras
 
 from keras_bigs.layers.s4d import CONV_MODES
 from keras_bigs.performance import benchmark
+from keras_bigs.training.command_line import run_tool
 
 
 def parse_ints(text):
@@ -299,4 +300,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -24,6 +24,7 @@ from keras_bigs.data.length_buckets import default_buckets
 from keras_bigs.performance import padding
 from keras_bigs.performance.benchmark import machine_description
 from keras_bigs.performance.benchmark import write_results
+from keras_bigs.training.command_line import run_tool
 
 
 def parse_args(argv=None):
@@ -126,4 +127,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

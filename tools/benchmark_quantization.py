@@ -22,6 +22,7 @@ import keras
 from keras_bigs.performance import quantization
 from keras_bigs.performance.benchmark import machine_description
 from keras_bigs.performance.benchmark import write_results
+from keras_bigs.training.command_line import run_tool
 
 
 def parse_args(argv=None):
@@ -103,4 +104,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -23,6 +23,7 @@ import numpy as np
 
 import keras_bigs
 from keras_bigs.analysis import padding_change
+from keras_bigs.training.command_line import run_tool
 
 
 def parse_lengths(text):
@@ -76,4 +77,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -29,6 +29,7 @@ from keras_bigs.convert.original_checkpoint import task_class_name
 from keras_bigs.convert.readers import CheckpointError
 from keras_bigs.convert.reference_outputs import reference_batches
 from keras_bigs.convert.reference_outputs import relative_error
+from keras_bigs.training.command_line import run_tool
 
 
 def find_folders(paths):
@@ -167,4 +168,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

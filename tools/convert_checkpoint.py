@@ -28,6 +28,7 @@ from keras_bigs.convert.original_checkpoint import task_class_name
 from keras_bigs.convert.readers import CheckpointError
 from keras_bigs.models import BIGS_PRESETS
 from keras_bigs.presets.hub import resolve_registered_preset
+from keras_bigs.training.command_line import run_tool
 
 TASKS = (
     "BiGSBackbone",
@@ -195,4 +196,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -36,6 +36,7 @@ from keras_bigs.presets.hub import resolve_registered_preset
 from keras_bigs.serving import WEIGHTS_DTYPES
 from keras_bigs.serving import check_destination
 from keras_bigs.serving import export_for_serving
+from keras_bigs.training.command_line import run_tool
 
 TASKS = {
     "classifier": keras_bigs.BiGSClassifier,
@@ -185,4 +186,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

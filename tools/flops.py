@@ -36,6 +36,7 @@ from keras_bigs.performance import flops_backbone
 from keras_bigs.performance import model_flops
 from keras_bigs.performance import reproduce_table_6
 from keras_bigs.performance.benchmark import write_results
+from keras_bigs.training.command_line import run_tool
 
 CUSTOM_FLAGS = (
     "layers",
@@ -280,4 +281,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -24,6 +24,7 @@ from keras_bigs.analysis import layer_kernels
 from keras_bigs.analysis import plot_kernel_comparison
 from keras_bigs.analysis import plot_kernel_heatmap
 from keras_bigs.analysis import relative_position_profile
+from keras_bigs.training.command_line import run_tool
 
 
 def load_backbone(model):
@@ -138,4 +139,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -26,6 +26,7 @@ from keras_bigs.training.command_line import CORPUS_FLAGS
 from keras_bigs.training.command_line import add_corpus_arguments
 from keras_bigs.training.command_line import add_padding_arguments
 from keras_bigs.training.command_line import run_from_args
+from keras_bigs.training.command_line import run_tool
 from keras_bigs.training.command_line import tool_parser
 from keras_bigs.training.masked_lm_pretraining import LEARNING_RATES
 from keras_bigs.training.masked_lm_pretraining import PretrainRun
@@ -62,4 +63,4 @@ def main(argv=None, callbacks=()):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

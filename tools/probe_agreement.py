@@ -19,6 +19,7 @@ import warnings
 import keras_bigs
 from keras_bigs.analysis import read_probe_tsv
 from keras_bigs.analysis import run_agreement_probes
+from keras_bigs.training.command_line import run_tool
 
 
 def main(argv=None):
@@ -95,4 +96,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

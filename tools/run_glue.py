@@ -27,6 +27,7 @@ from keras_bigs.data import GLUE_TASKS
 from keras_bigs.serving import check_destination
 from keras_bigs.training.command_line import add_padding_arguments
 from keras_bigs.training.command_line import run_from_args
+from keras_bigs.training.command_line import run_tool
 from keras_bigs.training.command_line import tool_parser
 from keras_bigs.training.glue_finetuning import LEARNING_RATES
 from keras_bigs.training.glue_finetuning import GlueRun
@@ -52,6 +53,12 @@ def parse_args(argv=None):
         default=DEFAULT_VALIDATION_FRACTION,
         help="share of train held out when there is no dev "
         "file (default %(default)s)",
+    )
+    data.add_argument(
+        "--skip-malformed",
+        action="store_true",
+        help="skip malformed TSV rows (counted and reported) instead of "
+        "stopping at the first",
     )
     model = parser.add_argument_group("model")
     model.add_argument(
@@ -132,4 +139,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -20,6 +20,7 @@ import json
 import sys
 
 from keras_bigs.training.command_line import run_from_args
+from keras_bigs.training.command_line import run_tool
 from keras_bigs.training.command_line import tool_parser
 from keras_bigs.training.entity_metrics import SCHEMES
 from keras_bigs.training.recipe import add_recipe_arguments
@@ -69,4 +70,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

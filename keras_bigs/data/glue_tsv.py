@@ -214,7 +214,8 @@ def read_glue_tsv(task, path_or_glue_dir, split, skip_malformed=False):
             message = f"{path}, line {reader.line_num}: {problem}"
             if not skip_malformed:
                 raise ValueError(
-                    message + " (skip_malformed=True skips such rows)."
+                    message + " (skip_malformed=True, or --skip-malformed "
+                    "in tools/run_glue.py, skips such rows)."
                 ) from None
             skipped += 1
             first_problem = first_problem or message

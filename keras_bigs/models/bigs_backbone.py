@@ -8,7 +8,7 @@ from keras_hub.models import Backbone
 from keras_bigs.keras_hub_internals import flatten_layers
 from keras_bigs.layers.bigs_block import BiGSBlock
 from keras_bigs.layers.stack_block import StackBlock
-from keras_bigs.models.input_checks import InputChecks
+from keras_bigs.models.host_inputs import HostInputs
 from keras_bigs.presets.preset_loading import PresetLoading
 
 BLOCK_TYPES = ("gated", "stack")
@@ -38,7 +38,7 @@ class LengthCheckedPositionEmbedding(PositionEmbedding):
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSBackbone(InputChecks, PresetLoading, Backbone):
+class BiGSBackbone(HostInputs, PresetLoading, Backbone):
     """BiGS (Bidirectional Gated SSM) encoder network.
 
     Token, learned position and segment embeddings are summed, normalised

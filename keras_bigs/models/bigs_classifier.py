@@ -9,7 +9,7 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
 from keras_bigs.models.dropout_dense_head import dropout_dense_head
-from keras_bigs.models.input_checks import InputChecks
+from keras_bigs.models.host_inputs import HostInputs
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -17,7 +17,7 @@ from keras_bigs.presets.preset_loading import PresetLoading
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
 class BiGSClassifier(
-    InputChecks, QuantizedHeads, RuntimeExport, PresetLoading, TextClassifier
+    HostInputs, QuantizedHeads, RuntimeExport, PresetLoading, TextClassifier
 ):
     """Pooled output -> dropout -> dense, as the original BiGS classifier.
 

@@ -11,7 +11,7 @@ from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_masked_lm_preprocessor import (
     BiGSMaskedLMPreprocessor,
 )
-from keras_bigs.models.input_checks import InputChecks
+from keras_bigs.models.host_inputs import HostInputs
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -19,7 +19,7 @@ from keras_bigs.presets.preset_loading import PresetLoading
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
 class BiGSMaskedLM(
-    InputChecks, QuantizedHeads, RuntimeExport, PresetLoading, MaskedLM
+    HostInputs, QuantizedHeads, RuntimeExport, PresetLoading, MaskedLM
 ):
     """BiGS with its pretraining head: predict the tokens at masked positions.
 

@@ -11,7 +11,7 @@ from keras_bigs.models.bigs_multiple_choice_preprocessor import (
     BiGSMultipleChoicePreprocessor,
 )
 from keras_bigs.models.dropout_dense_head import dropout_dense_head
-from keras_bigs.models.input_checks import InputChecks
+from keras_bigs.models.host_inputs import HostInputs
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -42,7 +42,7 @@ class UnflattenChoices(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
 class BiGSMultipleChoice(
-    InputChecks, QuantizedHeads, RuntimeExport, PresetLoading, Task
+    HostInputs, QuantizedHeads, RuntimeExport, PresetLoading, Task
 ):
     """Pooled output -> dropout -> dense(1) for each choice; logits over
     choices, as the original `BiGSForMultipleChoice` (QuALITY in the paper).

@@ -13,7 +13,7 @@ from keras_bigs.models.bigs_backbone import bigs_kernel_initializer
 from keras_bigs.models.bigs_question_answerer_preprocessor import (
     BiGSQuestionAnswererPreprocessor,
 )
-from keras_bigs.models.input_checks import InputChecks
+from keras_bigs.models.host_inputs import HostInputs
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -43,7 +43,7 @@ def best_spans(start_logits, end_logits, candidates, max_answer_length=30):
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
 class BiGSQuestionAnswerer(
-    InputChecks, QuantizedHeads, RuntimeExport, PresetLoading, Task
+    HostInputs, QuantizedHeads, RuntimeExport, PresetLoading, Task
 ):
     """Sequence output -> dense(2) -> start and end logits over tokens.
 

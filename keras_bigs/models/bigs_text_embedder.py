@@ -9,7 +9,7 @@ from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_text_embedder_preprocessor import (
     BiGSTextEmbedderPreprocessor,
 )
-from keras_bigs.models.input_checks import InputChecks
+from keras_bigs.models.host_inputs import HostInputs
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
 
@@ -38,7 +38,7 @@ POOLING = {"mean": masked_mean, "cls": first_token, "max": masked_max}
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
-class BiGSTextEmbedder(InputChecks, RuntimeExport, PresetLoading, TextEmbedder):
+class BiGSTextEmbedder(HostInputs, RuntimeExport, PresetLoading, TextEmbedder):
     """Sequence output -> pooling over real tokens -> optional L2 norm.
 
     keras-hub's `TextEmbedder` for BiGS: `encode_text`, `encode_documents`

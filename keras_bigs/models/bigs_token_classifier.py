@@ -12,7 +12,7 @@ from keras_bigs.models.bigs_token_classifier_preprocessor import (
 )
 from keras_bigs.models.bigs_token_classifier_preprocessor import sentence_tensor
 from keras_bigs.models.dropout_dense_head import dropout_dense_head
-from keras_bigs.models.input_checks import InputChecks
+from keras_bigs.models.host_inputs import HostInputs
 from keras_bigs.models.quantized_heads import QuantizedHeads
 from keras_bigs.models.runtime_export import RuntimeExport
 from keras_bigs.presets.preset_loading import PresetLoading
@@ -20,7 +20,7 @@ from keras_bigs.presets.preset_loading import PresetLoading
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
 class BiGSTokenClassifier(
-    InputChecks, QuantizedHeads, RuntimeExport, PresetLoading, Task
+    HostInputs, QuantizedHeads, RuntimeExport, PresetLoading, Task
 ):
     """Sequence output -> dropout -> dense: logits for every token.
 
@@ -173,8 +173,7 @@ def _ragged_rows(value):
     a list of lists (of words or labels)."""
     return isinstance(value, tf.RaggedTensor) or (
         isinstance(value, (list, tuple))
-        and len(value) > 0
-        and not isinstance(value[0], (str, bytes))
+        and any(not isinstance(row, (str, bytes)) for row in value)
     )
 
 

@@ -196,7 +196,14 @@ def sentence_tensor(sentences):
     if isinstance(sentences, (str, bytes)):
         sentences = [sentences]
     if isinstance(sentences, (list, tuple)):
-        if any(not isinstance(s, (str, bytes)) for s in sentences):
+        raw = [isinstance(s, (str, bytes)) for s in sentences]
+        if any(raw) and not all(raw):
+            raise ValueError(
+                f"Sentences mix raw strings (row {raw.index(True)}) and "
+                f"word lists (row {raw.index(False)}): pass all raw "
+                "strings or all lists of words."
+            )
+        if not all(raw):
             return tf.ragged.constant(
                 [list(words) for words in sentences], dtype=tf.string
             )

@@ -1,9 +1,12 @@
 """Command-line flags that several training tools share besides the
 recipe's (`add_recipe_arguments`): padding-invariant training and the
-pretraining corpus; and the run a tool's parsed flags describe."""
+pretraining corpus; the run a tool's parsed flags describe; and how every
+tool reports a user's mistake (`run_tool`)."""
 
 import argparse
 import dataclasses
+import os
+import sys
 
 from keras_bigs.data.length_buckets import check_buckets
 from keras_bigs.training.recipe import Recipe
@@ -129,3 +132,33 @@ def run_from_args(run_class, args, **flags):
             )
         values[field.name] = getattr(args, flag)
     return run_class(recipe=Recipe.from_args(args), **values)
+
+
+# What keras_bigs raises for a user's mistake: a bad value or a malformed
+# or corrupt file (ValueError, CheckpointError, JSONDecodeError), a path
+# that is missing, taken or not writable.
+USER_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+
+def run_tool(main, argv=None):
+    """Run a tool's `main(argv)` and return its exit status. A user's
+    mistake (`USER_ERRORS`) is one line on stderr, `<tool>: error:
+    <message>`, and status 2, as argparse reports a bad flag; any other
+    exception is a bug and keeps its traceback. `BIGS_TRACEBACK=1` shows
+    the traceback of every error."""
+    try:
+        return main(argv)
+    except USER_ERRORS as error:
+        if os.environ.get("BIGS_TRACEBACK"):
+            raise
+        tool = os.path.basename(main.__code__.co_filename)
+        message = " ".join(str(error).split())
+        print(f"{tool}: error: {message}", file=sys.stderr)
+        return 2

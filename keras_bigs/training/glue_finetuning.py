@@ -47,7 +47,8 @@ class GlueRun:
     also export the best model there as a SavedModel for TF Serving
     (`keras_bigs.export_for_serving`; sentence pairs for pair tasks).
     `recipe`: optimizer, schedule, batch size, precision, hardware, seed
-    (`Recipe`, fine-tuning's defaults).
+    (`Recipe`, fine-tuning's defaults). `skip_malformed`: skip malformed
+    TSV rows (counted) instead of stopping at the first.
     """
 
     task: str
@@ -65,6 +66,7 @@ class GlueRun:
     max_steps: int = None
     dropout: float = 0.1
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+    skip_malformed: bool = False
     export_dir: str = None
     recipe: Recipe = dataclasses.field(default_factory=Recipe)
 
@@ -182,6 +184,7 @@ class GlueFineTuning(FineTuningTask):
             run.validation_fraction,
             use_tfds=run.use_tfds,
             tfds_data_dir=run.tfds_data_dir,
+            skip_malformed=run.skip_malformed,
         )
         return self.data.num_train
 

@@ -129,6 +129,19 @@ def test_predict_words_needs_the_preprocessor():
         tagger.predict_words(WORDS)
 
 
+def test_sentences_mixing_raw_strings_and_word_lists_are_refused():
+    tagger = keras_bigs.BiGSTokenClassifier(
+        tiny_backbone(16), num_classes=2, preprocessor=preprocessor()
+    )
+    mixed = ["a raw sentence", ["pre", "split"]]
+    message = r"Sentences mix raw strings \(row 0\) and word lists \(row 1\)"
+    with pytest.raises(ValueError, match=message):
+        tagger.predict_words(mixed)
+    with pytest.raises(ValueError, match=message):
+        tagger.predict(mixed, verbose=0)
+    assert [len(labels) for labels in tagger.predict_words(WORDS)] == [4, 2]
+
+
 class BiGSTokenClassifierKerasHubTest(TestCase):
     """keras-hub's task checks, a `.keras` round trip, and the original
     checkpoints as presets."""

@@ -231,3 +231,39 @@ def test_buckets_need_a_padding_invariant_model(tmp_path):
     run = GlueRun(task="sst2", buckets=(16, 32), sequence_length=64)
     with pytest.raises(ValueError, match="not padding-invariant"):
         build_classifier(run, get_glue_task("sst2"))
+
+
+def malformed_glue_dir(tmp_path):
+    """An RTE folder whose train.tsv line 3 has a column too few."""
+    rte = tmp_path / "glue" / "RTE"
+    rte.mkdir(parents=True)
+    header = "index\tsentence1\tsentence2\tlabel\n"
+    rows = [f"{i}\ta premise {i}\ta hypothesis\tentailment\n" for i in range(8)]
+    rows[1] = "1\ta premise with no label\tentailment\n"
+    (rte / "train.tsv").write_text(header + "".join(rows))
+    (rte / "dev.tsv").write_text(header + "".join(rows[2:]))
+    return tmp_path / "glue"
+
+
+def test_user_mistakes_are_one_line_errors_and_the_bad_row_can_be_skipped(
+    tmp_path, capsys
+):
+    run_glue = load_tool("run_glue")
+    glue_dir = malformed_glue_dir(tmp_path)
+    flags = ["--task", "rte", "--glue-dir", str(glue_dir)]
+    flags += ["--output-dir", str(tmp_path / "out"), "--max-steps", "1"]
+    assert run_glue.run_tool(run_glue.main, flags) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert error.startswith(
+        f"run_glue.py: error: {glue_dir}/RTE/train.tsv, line 3: expected 4 "
+    )
+    assert "--skip-malformed in tools/run_glue.py" in error
+
+    missing = flags + ["--skip-malformed", "--preset", str(tmp_path / "no")]
+    assert run_glue.run_tool(run_glue.main, missing) == 2
+    assert "error: No preset folder" in capsys.readouterr().err
+
+    assert run_glue.run_tool(run_glue.main, flags + ["--skip-malformed"]) == 0
+    results = json.loads((tmp_path / "out" / "eval_results.json").read_text())
+    assert results["num_train_examples"] == 7

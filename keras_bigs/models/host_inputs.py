@@ -1,5 +1,5 @@
-"""Checks of what users feed the backbone and the tasks, before any of it
-reaches a compiled function.
+"""What users feed the backbone and the tasks: checked before any of it
+reaches a compiled function, and raw text shuffled anew each epoch.
 
 Out-of-range ids are silent on JAX: an embedding lookup past the table
 gives NaN, a negative id a wrong row, and sparse cross-entropy trains on
@@ -8,6 +8,11 @@ traces leaves Keras' compiled function half-built, so every later call of
 the model fails. So host inputs (NumPy arrays and lists) are checked here,
 eagerly, on every backend; a `tf.data.Dataset` gets the same checks as
 assertions in its pipeline, naming the batch.
+
+keras-hub turns raw text for `fit` into a `tf.data.Dataset` once, in
+order, and Keras then ignores `shuffle=True`: every epoch would see the
+same batches. `fit` here builds that dataset itself, reshuffled each
+epoch, seeded by `keras.utils.set_random_seed`.
 """
 
 import numpy as np
@@ -180,11 +185,28 @@ def checked_dataset(dataset, backbone, label_limit, owner, token_inputs):
     return checked if tuple_elements else checked.map(lambda x: x)
 
 
-class InputChecks:
+def shuffled_text_dataset(x, y, sample_weight, batch_size):
+    """Raw text (and labels) as batches reshuffled each epoch; the seed
+    comes from NumPy's generator, which `keras.utils.set_random_seed`
+    seeds."""
+    import keras
+    import tensorflow as tf
+
+    data = keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+    dataset = tf.data.Dataset.from_tensor_slices(data)
+    size = int(dataset.cardinality())
+    seed = int(np.random.randint(2**31 - 1))
+    return dataset.shuffle(
+        size, seed=seed, reshuffle_each_iteration=True
+    ).batch(batch_size or 32)
+
+
+class HostInputs:
     """Mixin of the backbone and tasks: `fit`, `evaluate`, `predict` and
     calls check their host inputs (`check_token_inputs`, `check_labels`)
     and wrap a `tf.data.Dataset` in the same checks, before Keras compiles
-    or runs anything. Put it before the Keras base class."""
+    or runs anything; `fit` on raw text reshuffles it each epoch. Put it
+    before the Keras base class."""
 
     def label_limit(self, x):
         """The number of classes integer labels index, or None when the
@@ -228,9 +250,21 @@ class InputChecks:
             check_token_inputs(args[0], getattr(self, "backbone", self), owner)
         return super().__call__(*args, **kwargs)
 
-    def fit(self, x=None, y=None, *args, **kwargs):
+    def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
         x, y = self.check_inputs(x, y)
-        return super().fit(x, y, *args, **kwargs)
+        if (
+            not args
+            and kwargs.get("shuffle", True)
+            and not kwargs.get("validation_split")
+            and getattr(self, "preprocessor", None) is not None
+            and holds_strings(x)
+        ):
+            x = shuffled_text_dataset(
+                x, y, kwargs.pop("sample_weight", None), batch_size
+            )
+            y = batch_size = None
+            kwargs["shuffle"] = False  # done, and each epoch anew
+        return super().fit(x, y, batch_size, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x, y = self.check_inputs(x, y)

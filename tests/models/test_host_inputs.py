@@ -150,3 +150,44 @@ def test_task_specific_inputs_and_labels_are_checked():
     with pytest.raises(ValueError, match=r"`y` holds 2 .*outside \[0, 2\)"):
         choices.fit(two_choices, np.array([2]), verbose=0)
     choices.fit(two_choices, np.array([1]), verbose=0)
+
+
+def test_fit_on_raw_text_reshuffles_each_epoch_with_a_seed(monkeypatch):
+    import keras
+    import keras_hub
+
+    seen = []
+    monkeypatch.setattr(
+        keras_hub.models.Task,
+        "fit",
+        lambda self, x, y, batch_size, **kwargs: seen.append((x, kwargs)),
+    )
+    classifier = keras_bigs.BiGSClassifier(
+        tiny_backbone(LENGTH),
+        num_classes=3,
+        preprocessor=keras_bigs.BiGSTextClassifierPreprocessor(
+            keras_bigs.BiGSTokenizer(), sequence_length=LENGTH
+        ),
+    )
+    texts = [f"sentence number {i}" for i in range(40)]
+    labels = np.arange(40) % 3
+
+    def epochs(dataset, count):
+        return [
+            [
+                (text.decode(), int(label))
+                for texts, labels in dataset
+                for text, label in zip(texts.numpy(), labels.numpy())
+            ]
+            for _ in range(count)
+        ]
+
+    for _ in range(2):
+        keras.utils.set_random_seed(7)
+        classifier.fit(texts, labels, batch_size=8, epochs=2)
+    (first, kwargs), (again, _) = seen
+    assert kwargs["shuffle"] is False
+    one, two = epochs(first, 2)
+    assert sorted(one) == sorted(two) == sorted(zip(texts, labels.tolist()))
+    assert one != two  # a new order each epoch
+    assert epochs(again, 1)[0] == one  # the same seed, the same order
