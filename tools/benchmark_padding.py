@@ -84,13 +84,15 @@ def main(argv=None):
         args.glue_dir, classifiers, args.batch_size, args.turns
     )
     results["finetuning"] = training
-    print("\nFine-tuning on SST-2 training sentences")
-    print(f"{'padding':>10}  {'examples/s':>10}  {'mean length':>11}  programs")
-    for variant, row in training.items():
-        print(
+    print_table(
+        "Fine-tuning on SST-2 training sentences",
+        f"{'padding':>10}  {'examples/s':>10}  {'mean length':>11}  programs",
+        [
             f"{variant:>10}  {row['examples_per_s']:10.1f}  "
             f"{row['mean_padded_length']:11.1f}  {row['programs']}"
-        )
+            for variant, row in training.items()
+        ],
+    )
     ratio = (
         training["bucketed"]["examples_per_s"]
         / training["fixed"]["examples_per_s"]
@@ -112,18 +114,27 @@ def main(argv=None):
                 args.serving_batches,
             )
         results["serving"] = serving
-        print("\nServing SST-2 held-out sentences (SavedModel, strings in)")
-        print(f"{'model':>14}  {'examples/s':>10}  {'/ bigs_fixed':>12}")
-        for name, rate in serving.items():
-            print(
+        print_table(
+            "Serving SST-2 held-out sentences (SavedModel, strings in)",
+            f"{'model':>14}  {'examples/s':>10}  {'/ bigs_fixed':>12}",
+            [
                 f"{name:>14}  {rate:10.1f}  "
                 f"{rate / serving['bigs_fixed']:11.1f}x"
-            )
+                for name, rate in serving.items()
+            ],
+        )
         results["serving_speedup"] = (
             serving["bigs_bucketed"] / serving["bigs_fixed"]
         )
     write_results(args.json, results)
     return 0
+
+
+def print_table(title, header, rows):
+    print(f"\n{title}")
+    print(header)
+    for row in rows:
+        print(row)
 
 
 if __name__ == "__main__":
