@@ -8,6 +8,7 @@ keywords), picks the loader for the preset (`preset_loader`) and calls it
 as keras-hub does.
 """
 
+import contextvars
 import difflib
 import functools
 import inspect
@@ -18,6 +19,7 @@ import keras
 import keras_hub
 
 from keras_bigs.keras_hub_internals import flatten_layers
+from keras_bigs.presets.atomic_writes import write_folder_atomically
 from keras_bigs.presets.loaders import preset_loader
 
 # Keyword arguments of every Keras layer, and of the loading itself.
@@ -117,12 +119,38 @@ def unreadable_file(preset):
     return None
 
 
+# Whether a `save_to_preset` is writing its temporary folder.
+_saving_preset = contextvars.ContextVar("saving_preset", default=False)
+
+
 class PresetLoading:
     """Mixin giving a BiGS class its `from_preset`.
 
     Put it before the keras-hub base class:
     `class BiGSBackbone(PresetLoading, Backbone)`.
     """
+
+    def save_to_preset(self, preset_dir, *args, **kwargs):
+        """keras-hub's `save_to_preset`, written whole or not at all: into
+        a hidden folder beside `preset_dir`, renamed onto it when complete
+        (`write_folder_atomically`), so that a process killed while saving
+        leaves no half-written preset. Remote handles are written as
+        keras-hub writes them."""
+        save = super().save_to_preset
+        # keras-hub saves a task's backbone and preprocessor with their own
+        # `save_to_preset` into the task's folder: those are written as
+        # they come, inside the outermost save's temporary folder.
+        if "://" in str(preset_dir) or _saving_preset.get():
+            return save(preset_dir, *args, **kwargs)
+
+        def save_whole(folder):
+            token = _saving_preset.set(True)
+            try:
+                save(folder, *args, **kwargs)
+            finally:
+                _saving_preset.reset(token)
+
+        write_folder_atomically(os.fspath(preset_dir), save_whole)
 
     def save_task_weights(self, filepath):
         """keras-hub's `Task.save_task_weights`, without the optimizer's

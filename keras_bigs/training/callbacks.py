@@ -3,10 +3,13 @@ throughput, step-numbered checkpoints, and the epoch logs."""
 
 import os
 import time
+import warnings
 
 import keras
 import numpy as np
 
+from keras_bigs.convert.readers import non_finite_variable
+from keras_bigs.presets.atomic_writes import write_file_atomically
 from keras_bigs.training.metrics import compute_metrics
 
 
@@ -158,11 +161,21 @@ class StepCheckpoint(keras.callbacks.Callback):
         self.directory = directory
         self.keep = keep
 
+    def on_train_begin(self, logs=None):
+        # What a run killed while writing left behind.
+        for name in (
+            os.listdir(self.directory) if os.path.isdir(self.directory) else []
+        ):
+            if name.startswith(".partial-step-"):
+                os.remove(os.path.join(self.directory, name))
+
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         path = os.path.join(self.directory, f"step-{step:08d}.weights.h5")
-        self.model.save_weights(path)
+        # Whole or not at all: a run killed while writing leaves the older
+        # checkpoints as they were, and no half-written newest one.
+        write_file_atomically(path, self.model.save_weights)
         for old in checkpoint_paths(self.directory)[: -self.keep]:
             os.remove(old)
 
@@ -172,6 +185,35 @@ def restore_training_state(model, path):
     that wrote it: weights, optimizer slots and step counter."""
     model.optimizer.build(model.trainable_variables)
     model.load_weights(path)
+
+
+def restore_newest_training_state(model, paths):
+    """Restore the newest of the checkpoint `paths` (oldest first) that
+    reads whole, warning about each newer one that does not (a file
+    damaged after it was written); returns its path.
+
+    Raises:
+        ValueError: none of them reads.
+    """
+    for path in reversed(paths):
+        try:
+            restore_training_state(model, path)
+            found = non_finite_variable(
+                {v.path: keras.ops.convert_to_numpy(v) for v in model.weights}
+            )
+            if found is not None:
+                raise ValueError(f"variable {found[0]!r} is not finite")
+            return path
+        except (OSError, ValueError, KeyError) as error:
+            warnings.warn(
+                f"Checkpoint {path} is unreadable ({error}); resuming from "
+                "the one before it.",
+                stacklevel=2,
+            )
+    raise ValueError(
+        f"None of the checkpoints {[str(p) for p in paths]} is readable; "
+        "remove them to start the run afresh."
+    )
 
 
 def checkpoint_paths(directory):

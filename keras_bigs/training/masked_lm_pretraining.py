@@ -25,7 +25,7 @@ from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.callbacks import checkpoint_paths
 from keras_bigs.training.callbacks import checkpoint_step
 from keras_bigs.training.callbacks import logging_callbacks
-from keras_bigs.training.callbacks import restore_training_state
+from keras_bigs.training.callbacks import restore_newest_training_state
 from keras_bigs.training.compilations import TraceCounter
 from keras_bigs.training.compilations import print_programs
 from keras_bigs.training.masked_lm_evaluation import HeldOutEvaluation
@@ -156,18 +156,20 @@ def build_masked_lm(run, load_weights=True):
 
 
 def resumed_masked_lm(run, setup, checkpoints):
-    """The masked LM compiled with the recipe's optimizer under the
-    distribution scope; with `checkpoints`, the newest one's weights and
-    optimizer state loaded over it."""
+    """`(masked LM, checkpoint)`: the model compiled with the recipe's
+    optimizer under the distribution scope; with `checkpoints`, the
+    weights and optimizer state of the newest readable one loaded over
+    it, and its path (else None)."""
     with setup.scope():
         # A resumed run rebuilds the same model and optimizer, then loads
         # the checkpoint's weights and optimizer state over them.
         masked_lm = build_masked_lm(run, load_weights=not checkpoints)
         masked_lm.compile(optimizer=run.recipe.optimizer(run.steps))
-        if checkpoints:
-            restore_training_state(masked_lm, checkpoints[-1])
-            print(f"Resuming from {checkpoints[-1]}")
-    return masked_lm
+        if not checkpoints:
+            return masked_lm, None
+        checkpoint = restore_newest_training_state(masked_lm, checkpoints)
+        print(f"Resuming from {checkpoint}")
+    return masked_lm, checkpoint
 
 
 def training_buckets(run, masked_lm):
@@ -302,9 +304,9 @@ def pretrain(run, callbacks=()):
     evaluation = corpus.evaluation_dataset(recipe.batch_size, recipe.seed)
     heldout = heldout_evaluation(run, corpus)
     checkpoints = checkpoint_paths(run.path("checkpoints"))
-    masked_lm = resumed_masked_lm(run, setup, checkpoints)
+    masked_lm, checkpoint = resumed_masked_lm(run, setup, checkpoints)
     buckets = training_buckets(run, masked_lm)
-    start_step = checkpoint_step(checkpoints[-1]) if checkpoints else 0
+    start_step = checkpoint_step(checkpoint) if checkpoint else 0
     if heldout is not None:
         start_heldout_log(heldout, masked_lm, start_step)
     initial_loss = initial_eval_loss(run, masked_lm, evaluation, start_step)

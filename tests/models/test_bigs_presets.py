@@ -534,3 +534,30 @@ def test_a_trained_task_saves_a_preset_without_optimizer_state(tmp_path):
     assert not [w for w in caught if "optimizer" in str(w.message)]
     for a, b in zip(task.weights, restored.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_failed_save_leaves_the_previous_preset_whole(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "preset"
+    saved = classifier()
+    saved.save_to_preset(str(path))
+    files = sorted(os.listdir(path))
+    newer = classifier()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    # The backbone and config are written, then the disk is full.
+    monkeypatch.setattr(newer.preprocessor, "save_to_preset", disk_full)
+    with pytest.raises(
+        OSError,
+        match=f"Could not write {path} \\(No space left on device\\); what "
+        "was there before is intact",
+    ):
+        newer.save_to_preset(str(path))
+    assert sorted(os.listdir(tmp_path)) == ["preset"]  # no temporary left
+    assert sorted(os.listdir(path)) == files
+    restored = keras_bigs.BiGSClassifier.from_preset(str(path))
+    for a, b in zip(saved.weights, restored.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
