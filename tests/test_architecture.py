@@ -29,6 +29,8 @@ ALLOWED_IMPORTS = {
     "serving": {"layers", "models", "data", "keras_hub_internals"},
     "training": {
         "layers",
+        "convert",
+        "presets",
         "models",
         "data",
         "serving",
