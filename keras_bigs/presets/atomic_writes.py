@@ -8,6 +8,7 @@ reader sees the old version or the whole new one. A failed write removes
 its temporary file and says which path it could not write.
 """
 
+import contextlib
 import os
 import shutil
 
@@ -27,21 +28,11 @@ def write_file_atomically(path, write):
             disk); what was at `path` is left as it was.
     """
     temporary = temporary_name(path)
-    try:
+    with _removed_on_failure(path, temporary):
         write(temporary)
         with open(temporary, "rb+") as file:
             os.fsync(file.fileno())
         os.replace(temporary, path)
-    except OSError as error:
-        _remove(temporary)
-        raise OSError(
-            error.errno,
-            f"Could not write {path} ({error.strerror or error}); what was "
-            "there before is intact",
-        ) from error
-    except BaseException:
-        _remove(temporary)
-        raise
 
 
 def write_folder_atomically(path, write):
@@ -54,18 +45,8 @@ def write_folder_atomically(path, write):
     """
     temporary = temporary_name(path)
     _remove(temporary)
-    try:
+    with _removed_on_failure(path, temporary):
         write(temporary)
-    except OSError as error:
-        _remove(temporary)
-        raise OSError(
-            error.errno,
-            f"Could not write {path} ({error.strerror or error}); what was "
-            "there before is intact",
-        ) from error
-    except BaseException:
-        _remove(temporary)
-        raise
     if os.path.isdir(path):
         previous = os.path.join(
             os.path.dirname(temporary), f".previous-{os.path.basename(path)}"
@@ -76,6 +57,24 @@ def write_folder_atomically(path, write):
         _remove(previous)
     else:
         os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def _removed_on_failure(path, temporary):
+    """Remove `temporary` if the block fails; an OSError is raised again
+    naming `path`."""
+    try:
+        yield
+    except OSError as error:
+        _remove(temporary)
+        raise OSError(
+            error.errno,
+            f"Could not write {path} ({error.strerror or error}); what was "
+            "there before is intact",
+        ) from error
+    except BaseException:
+        _remove(temporary)
+        raise
 
 
 def _remove(path):
