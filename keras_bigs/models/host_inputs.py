@@ -15,15 +15,23 @@ same batches. `fit` here builds that dataset itself, reshuffled each
 epoch, seeded by `keras.utils.set_random_seed`.
 """
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-# Token inputs and the exclusive upper bound of their values, from the
-# backbone (`None`: the row length).
+# Token inputs: the exclusive upper bound of their values, from the
+# backbone (`None`: the row length), and what that bound is.
 TOKEN_INPUT_LIMITS = {
-    "token_ids": lambda backbone: backbone.vocabulary_size,
-    "segment_ids": lambda backbone: backbone.num_segments,
-    "padding_mask": lambda backbone: 2,
-    "mask_positions": lambda backbone: None,
+    "token_ids": (
+        lambda backbone: backbone.vocabulary_size,
+        "the backbone's vocabulary_size",
+    ),
+    "segment_ids": (
+        lambda backbone: backbone.num_segments,
+        "the backbone's num_segments",
+    ),
+    "padding_mask": (lambda backbone: 2, "a mask is 0 or 1"),
+    "mask_positions": (lambda backbone: None, "positions in a row"),
 }
 
 
@@ -107,19 +115,11 @@ def check_token_inputs(inputs, backbone, owner):
             "the position embeddings (`extend_sequence_length`)."
         )
     for name, array in arrays.items():
-        high = TOKEN_INPUT_LIMITS[name](backbone)
-        if high is None:
-            check_range(array, name, length, " (positions in a row)")
-        else:
-            check_range(array, name, high, f" ({_limit_name(name)})")
-
-
-def _limit_name(name):
-    return {
-        "token_ids": "the backbone's vocabulary_size",
-        "segment_ids": "the backbone's num_segments",
-        "padding_mask": "a mask is 0 or 1",
-    }[name]
+        limit, meaning = TOKEN_INPUT_LIMITS[name]
+        high = limit(backbone)
+        check_range(
+            array, name, length if high is None else high, f" ({meaning})"
+        )
 
 
 def check_labels(y, limit, owner):
@@ -135,7 +135,6 @@ def check_labels(y, limit, owner):
 def checked_dataset(dataset, backbone, label_limit, owner, token_inputs):
     """`dataset` with assertions of the token inputs (when it yields
     them) and the integer labels, failing with the batch's index."""
-    import tensorflow as tf
 
     def check(index, element):
         x, y = element[0], (element[1] if len(element) > 1 else None)
@@ -165,7 +164,7 @@ def checked_dataset(dataset, backbone, label_limit, owner, token_inputs):
         if token_inputs and isinstance(x, dict):
             for name, value in x.items():
                 if name in TOKEN_INPUT_LIMITS and value.dtype.is_integer:
-                    high = TOKEN_INPUT_LIMITS[name](backbone)
+                    high = TOKEN_INPUT_LIMITS[name][0](backbone)
                     if high is None:
                         high = tf.shape(x["token_ids"])[-1]
                     within(value, high, name)
@@ -189,9 +188,6 @@ def shuffled_text_dataset(x, y, sample_weight, batch_size):
     """Raw text (and labels) as batches reshuffled each epoch; the seed
     comes from NumPy's generator, which `keras.utils.set_random_seed`
     seeds."""
-    import keras
-    import tensorflow as tf
-
     data = keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
     dataset = tf.data.Dataset.from_tensor_slices(data)
     size = int(dataset.cardinality())
@@ -219,16 +215,11 @@ class HostInputs:
         owner = type(self).__name__
         backbone = getattr(self, "backbone", self)
         preprocessor = getattr(self, "preprocessor", None)
-        try:
-            import tensorflow as tf
-
-            if isinstance(x, tf.data.Dataset):
-                limit = self.label_limit(None)
-                return checked_dataset(
-                    x, backbone, limit, owner, preprocessor is None
-                ), y
-        except ImportError:
-            pass
+        if isinstance(x, tf.data.Dataset):
+            limit = self.label_limit(None)
+            return checked_dataset(
+                x, backbone, limit, owner, preprocessor is None
+            ), y
         if isinstance(x, (list, tuple, np.ndarray)) and len(x) == 0:
             raise ValueError(f"{owner} got an empty input: no examples.")
         if preprocessor is None and holds_strings(x):
