@@ -193,7 +193,7 @@ def hdf5_shard_dataset(
             "token_ids": tf.TensorSpec([None, sequence_length], tf.int32),
             "segment_ids": tf.TensorSpec([None, sequence_length], tf.int32),
             "padding_mask": tf.TensorSpec([None, sequence_length], tf.bool),
-            # int64, as keras-hub's masker gives them in masked_lm_dataset.
+            # int64, as masked_lm_dataset gives them.
             "mask_positions": tf.TensorSpec([None, max_predictions], tf.int64),
         },
         tf.TensorSpec([None, max_predictions], tf.int32),

@@ -1,10 +1,11 @@
 """Masked-LM examples from documents: packing tokens into full-length
 examples, and masking them online as `BiGSMaskedLMPreprocessor` does."""
 
+import dataclasses
 import math
 
+import numpy as np
 import tensorflow as tf
-from keras_hub.layers import MaskedLMMaskGenerator
 
 
 def pack_documents(
@@ -106,22 +107,105 @@ def pack_documents(
     )
 
 
-def _masked_lm_mask_generator(
-    tokenizer,
-    mask_selection_rate,
-    mask_selection_length,
-    mask_token_rate,
-    random_token_rate,
-):
-    return MaskedLMMaskGenerator(
-        vocabulary_size=tokenizer.vocabulary_size(),
-        mask_selection_rate=mask_selection_rate,
-        mask_token_id=tokenizer.token_to_id("[MASK]"),
-        mask_selection_length=mask_selection_length,
-        unselectable_token_ids=tokenizer.special_token_ids,
-        mask_token_rate=mask_token_rate,
-        random_token_rate=random_token_rate,
+@dataclasses.dataclass(frozen=True)
+class MaskingRule:
+    """BERT's masking, as keras-hub's `MaskedLMMaskGenerator` applies it:
+    per row, `min(ceil(selection_rate * n), selection_length)` of the `n`
+    tokens that are not `unselectable_ids` are chosen uniformly at
+    random; each chosen token becomes `[MASK]` with probability
+    `mask_token_rate`, a uniformly random token with probability
+    `random_token_rate`, and stays otherwise."""
+
+    unselectable_ids: tuple
+    mask_token_id: int
+    vocabulary_size: int
+    selection_rate: float
+    selection_length: int
+    mask_token_rate: float
+    random_token_rate: float
+
+
+def selected_positions(selectable, selection_count, scores, width):
+    """The `selection_count` selectable positions of lowest score per row,
+    in increasing order, then zeros to `width`; and which slots are used.
+
+    With i.i.d. uniform `scores` this is a uniformly random subset, the
+    same draw as tf-text's shuffle-and-trim.
+    """
+    # Unselectable positions sort after every selectable one (scores < 1).
+    order = tf.argsort(tf.where(selectable, scores, 2.0), axis=-1)
+    lowest = order[:, :width]
+    lowest = tf.pad(lowest, [[0, 0], [0, width - tf.shape(lowest)[1]]])
+    used = tf.range(width) < selection_count[:, None]
+    # Unused slots sort last, so the used ones stay a prefix.
+    length = tf.shape(selectable)[1]
+    positions = tf.sort(tf.where(used, lowest, length), axis=-1)
+    return tf.where(used, positions, 0), used
+
+
+def mask_tokens(token_ids, seed, rule):
+    """Mask a `[batch, length]` batch of token ids by `rule`: a pure
+    function of `seed` (`[2]` ints), unlike keras-hub's generator, whose
+    stateful random ops make masks depend on tf.data's scheduling.
+
+    Returns:
+        Dict `token_ids` (masked), `mask_positions` (int64, `[batch,
+        rule.selection_length]`), `mask_ids` (the original tokens there),
+        `mask_weights` (float32, 1 for used slots): what
+        `MaskedLMMaskGenerator` returns.
+    """
+    selection_seed, value_seed, token_seed = tf.unstack(
+        tf.random.experimental.stateless_split(seed, 3)
     )
+    width = rule.selection_length
+    selectable = tf.reduce_all(
+        token_ids[..., None]
+        != tf.constant(rule.unselectable_ids, token_ids.dtype),
+        axis=-1,
+    )
+    # n_b = min(ceil(rate * |selectable_b|), selection_length)
+    count = tf.reduce_sum(tf.cast(selectable, tf.float32), axis=-1)
+    selection_count = tf.minimum(
+        tf.cast(tf.math.ceil(count * rule.selection_rate), tf.int32), width
+    )
+    scores = tf.random.stateless_uniform(tf.shape(token_ids), selection_seed)
+    positions, used = selected_positions(
+        selectable, selection_count, scores, width
+    )
+    original = tf.where(used, tf.gather(token_ids, positions, batch_dims=1), 0)
+    # u < mask rate: [MASK]; then random_token_rate more: a random token.
+    u = tf.random.stateless_uniform(tf.shape(positions), value_seed)
+    random_ids = tf.random.stateless_uniform(
+        tf.shape(positions),
+        token_seed,
+        maxval=rule.vocabulary_size,
+        dtype=tf.int32,
+    )
+    random_ids = tf.cast(random_ids, token_ids.dtype)
+    values = tf.where(
+        u < rule.mask_token_rate,
+        tf.cast(rule.mask_token_id, token_ids.dtype),
+        tf.where(
+            u < rule.mask_token_rate + rule.random_token_rate,
+            random_ids,
+            original,
+        ),
+    )
+    rows = tf.broadcast_to(
+        tf.range(tf.shape(positions)[0])[:, None], tf.shape(positions)
+    )
+    indices = tf.stack([rows, positions], axis=-1)
+    masked = tf.tensor_scatter_nd_update(
+        token_ids,
+        tf.boolean_mask(indices, used),
+        tf.boolean_mask(values, used),
+    )
+    return {
+        "token_ids": masked,
+        "mask_positions": tf.cast(positions, tf.int64),
+        "mask_ids": original,
+        "mask_weights": tf.cast(used, tf.float32),
+    }
 
 
 def default_mask_selection_length(sequence_length, mask_selection_rate=0.15):
@@ -143,10 +227,14 @@ def masked_lm_dataset(
 ):
     """Mask packed token dicts online, as `BiGSMaskedLMPreprocessor` does.
 
-    keras-hub's `MaskedLMMaskGenerator` selects each non-special token with
-    probability `mask_selection_rate`; a selected token becomes `[MASK]`
-    80% of the time, a random token 10%, and stays 10%. Elements may be
-    single examples or batches (masking batches is faster).
+    Each non-special token is selected with probability
+    `mask_selection_rate` (`MaskingRule`); a selected token becomes
+    `[MASK]` 80% of the time, a random token 10%, and stays 10%. Elements
+    may be single examples or batches (masking batches is faster). The
+    masks of the n-th element are a pure function of `seed` and n
+    (`mask_tokens`), so a seeded pipeline is reproducible however tf.data
+    schedules it, and a run that skips the elements it has seen resumes
+    with the masks of an uninterrupted one.
 
     Args:
         token_dataset: a `tf.data.Dataset` of dicts `token_ids`,
@@ -158,14 +246,12 @@ def masked_lm_dataset(
             `default_mask_selection_length(sequence_length)`.
         mask_token_rate: float. Share of selected tokens set to `[MASK]`.
         random_token_rate: float. Share set to a random token.
-        seed: int or `None`. `None` draws new masks on every pass over the
-            data (dynamic masking). With a global TF seed set (e.g. by
-            `keras.utils.set_random_seed`), every new iterator repeats the
-            same masks: `.repeat()` the dataset so that one iterator serves
-            all epochs, as `tools/pretrain.py` does. An int makes the
-            masks reproducible: every pass, and every run, masks the same
-            way (static masking); masking then runs sequentially, one
-            example at a time, which is slower.
+        seed: int or `None`. An int fixes the masks: every pass over
+            `token_dataset` masks its n-th element alike (static masking
+            of a finite dataset; new masks in every epoch when the
+            dataset `.repeat()`s before masking, as pretraining's input
+            does). `None` draws new masks on every pass (dynamic
+            masking).
         sequence_length: int. The longest example, for the default
             `mask_selection_length`; default the static length of the
             `token_ids` (batches grouped by length have none).
@@ -209,43 +295,24 @@ def masked_lm_dataset(
         mask_selection_length = default_mask_selection_length(
             sequence_length, mask_selection_rate
         )
-    masker = _masked_lm_mask_generator(
-        tokenizer,
-        mask_selection_rate,
-        mask_selection_length,
-        mask_token_rate,
-        random_token_rate,
+    rule = MaskingRule(
+        unselectable_ids=tuple(tokenizer.special_token_ids),
+        mask_token_id=tokenizer.token_to_id("[MASK]"),
+        vocabulary_size=tokenizer.vocabulary_size(),
+        selection_rate=mask_selection_rate,
+        selection_length=mask_selection_length,
+        mask_token_rate=mask_token_rate,
+        random_token_rate=random_token_rate,
     )
 
-    def mask_rows_in_order(token_ids):
-        # tf-text draws each row's random numbers in a parallel loop, in no
-        # fixed order; masking one row at a time keeps a seed reproducible.
-        length = token_ids.shape[-1]
-        spec = {
-            "token_ids": tf.TensorSpec([length], token_ids.dtype),
-            "mask_positions": tf.TensorSpec([mask_selection_length], tf.int64),
-            "mask_ids": tf.TensorSpec([mask_selection_length], token_ids.dtype),
-            "mask_weights": tf.TensorSpec(
-                [mask_selection_length], masker.compute_dtype
-            ),
-        }
-        return tf.map_fn(
-            masker, token_ids, fn_output_signature=spec, parallel_iterations=1
-        )
-
-    def mask(features):
+    def mask(features, element_seed):
         token_ids = features["token_ids"]
-        if seed is None:
-            masked = masker(token_ids)
-        else:
-            # Inside a traced function this sets the seed of this
-            # function's graph only, which fixes the masker's random ops.
-            tf.random.set_seed(seed)
-            masked = (
-                masker(token_ids)
-                if token_ids.shape.rank == 1
-                else mask_rows_in_order(token_ids)
-            )
+        single = token_ids.shape.rank == 1
+        masked = mask_tokens(
+            token_ids[None] if single else token_ids, element_seed, rule
+        )
+        if single:
+            masked = {key: value[0] for key, value in masked.items()}
         x = {
             "token_ids": masked["token_ids"],
             "segment_ids": features["segment_ids"],
@@ -254,7 +321,17 @@ def masked_lm_dataset(
         }
         return x, masked["mask_ids"], masked["mask_weights"]
 
-    # Stateful random ops in parallel calls draw in scheduling order, so a
-    # seeded (reproducible) masking must run sequentially.
-    parallel_calls = None if seed is not None else tf.data.AUTOTUNE
-    return token_dataset.map(mask, num_parallel_calls=parallel_calls)
+    # The n-th element's seed: the n-th pair of a random stream.
+    element_seeds = tf.data.Dataset.random(
+        seed=seed, rerandomize_each_iteration=seed is None
+    ).batch(2)
+    return tf.data.Dataset.zip(token_dataset, element_seeds).map(
+        mask, num_parallel_calls=tf.data.AUTOTUNE
+    )
+
+
+def stream_seed(seed, stream):
+    """An int seed for stream `stream` (an input pipeline, a host) of a run
+    seeded with `seed`, independent of the other streams' (NumPy's
+    `SeedSequence`)."""
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])

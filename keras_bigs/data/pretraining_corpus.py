@@ -17,6 +17,7 @@ from keras_bigs.data.host_sharding import shard_for_host
 from keras_bigs.data.length_buckets import bucket_batches
 from keras_bigs.data.masked_lm import masked_lm_dataset
 from keras_bigs.data.masked_lm import pack_documents
+from keras_bigs.data.masked_lm import stream_seed
 from keras_bigs.data.text_corpus import text_corpus_dataset
 from keras_bigs.data.text_corpus import tfds_text_dataset
 from keras_bigs.data.training_input import evaluation_dataset
@@ -86,7 +87,8 @@ class CorpusSource:
 
         Args:
             batch_size: int. The global batch size.
-            seed: int. Seeds the example shuffle.
+            seed: int. Seeds the example shuffle and the masks (each
+                input pipeline its own), so that a run is reproducible.
             skip_batches: int. Batches to skip, so that a resumed run
                 reads on where it stopped.
             buckets: lengths to group examples by (`bucket_batches`), the
@@ -111,6 +113,7 @@ class CorpusSource:
                 )
             batched = self._masked(
                 batched,
+                seed=stream_seed(seed, input_context.input_pipeline_id),
                 sequence_length=None if buckets is None else buckets[-1],
             )
             return batched.skip(skip_batches)

@@ -1,10 +1,12 @@
 """Callbacks for the training tools: task metrics with best-model keeping,
 throughput, step-numbered checkpoints, and the epoch logs."""
 
+import csv
 import os
 import time
 import warnings
 
+import h5py
 import keras
 import numpy as np
 
@@ -144,8 +146,8 @@ class Throughput(keras.callbacks.Callback):
 
 
 class StepCheckpoint(keras.callbacks.Callback):
-    """Save the training state (weights and optimizer state, as
-    `model.save_weights` writes them) to `DIR/step-<global step>.weights.h5`
+    """Save the training state (`save_training_state`: weights, optimizer
+    state, dropout's random state) to `DIR/step-<global step>.weights.h5`
     after every epoch, keeping the newest `keep` files. With
     `steps_per_epoch` set to the checkpoint interval, an epoch is one
     checkpoint period.
@@ -175,16 +177,56 @@ class StepCheckpoint(keras.callbacks.Callback):
         path = os.path.join(self.directory, f"step-{step:08d}.weights.h5")
         # Whole or not at all: a run killed while writing leaves the older
         # checkpoints as they were, and no half-written newest one.
-        write_file_atomically(path, self.model.save_weights)
+        write_file_atomically(
+            path, lambda path: save_training_state(self.model, path)
+        )
         for old in checkpoint_paths(self.directory)[: -self.keep]:
             os.remove(old)
 
 
+# The group of a training checkpoint that holds the random state.
+RANDOM_STATE_GROUP = "random_generator_states"
+
+
+def random_generator_states(model):
+    """The state variables of the model's seed generators (dropout's), in
+    the model's order. `save_weights` leaves them out, so a run resumed
+    from its weights alone would draw other dropout masks than an
+    uninterrupted one. (Their paths are numbered per process, so a file
+    keeps them by position.)"""
+    return [
+        variable
+        for variable in model.variables
+        if variable.name == "seed_generator_state"
+    ]
+
+
+def save_training_state(model, path):
+    """Write what a resumed run needs to continue as if never stopped: the
+    weights and optimizer state (`model.save_weights`) and, in the same
+    file, the random state of the model's seed generators."""
+    model.save_weights(path)
+    with h5py.File(path, "a") as file:
+        group = file.create_group(RANDOM_STATE_GROUP)
+        for index, variable in enumerate(random_generator_states(model)):
+            group.create_dataset(
+                str(index), data=keras.ops.convert_to_numpy(variable)
+            )
+
+
 def restore_training_state(model, path):
-    """Load a `StepCheckpoint` file into a compiled `model` built as the one
-    that wrote it: weights, optimizer slots and step counter."""
+    """Load a `save_training_state` file into a compiled `model` built as
+    the one that wrote it: weights, optimizer slots and step counter, and
+    the random state where the file has it."""
     model.optimizer.build(model.trainable_variables)
     model.load_weights(path)
+    with h5py.File(path, "r") as file:
+        if RANDOM_STATE_GROUP not in file:
+            return
+        saved = file[RANDOM_STATE_GROUP]
+        for index, variable in enumerate(random_generator_states(model)):
+            if str(index) in saved:
+                variable.assign(saved[str(index)][()])
 
 
 def restore_newest_training_state(model, paths):
@@ -233,13 +275,44 @@ def checkpoint_step(path):
     return int(os.path.basename(path)[len("step-") : -len(".weights.h5")])
 
 
-def logging_callbacks(output_dir, append=False):
-    """The epoch logs of a run: `training_log.csv` (appended to with
-    `append`, for a resumed run) and `tensorboard/` in `output_dir`.
-    Place them after the callbacks that add to the logs."""
+def logging_callbacks(output_dir, resume_epoch=None):
+    """The epoch logs of a run: `training_log.csv` and `tensorboard/` in
+    `output_dir`. Place them after the callbacks that add to the logs.
+
+    Args:
+        output_dir: str.
+        resume_epoch: int. For a resumed run, the epoch it starts at: the
+            CSV rows before it are kept and appended to, later ones (of
+            epochs the run redoes) dropped. `None` starts a new log.
+    """
+    path = os.path.join(output_dir, "training_log.csv")
+    if resume_epoch is not None:
+        keep_csv_rows(path, lambda row: int(row["epoch"]) < resume_epoch)
     return [
-        keras.callbacks.CSVLogger(
-            os.path.join(output_dir, "training_log.csv"), append=append
-        ),
+        keras.callbacks.CSVLogger(path, append=resume_epoch is not None),
         keras.callbacks.TensorBoard(os.path.join(output_dir, "tensorboard")),
     ]
+
+
+def keep_csv_rows(path, keep):
+    """Rewrite the CSV file at `path` with the rows where `keep(row)`
+    holds (a missing file stays missing)."""
+    if not os.path.exists(path):
+        return
+    with open(path, newline="") as file:
+        reader = csv.DictReader(file)
+        fields, rows = reader.fieldnames, [row for row in reader if keep(row)]
+    write_csv(path, fields, rows)
+
+
+def write_csv(path, fields, rows):
+    """Write `rows` (dicts) under the header `fields`, whole or not at
+    all."""
+
+    def write(temporary):
+        with open(temporary, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    write_file_atomically(path, write)

@@ -8,6 +8,9 @@ import os
 import keras
 import numpy as np
 
+from keras_bigs.training.callbacks import keep_csv_rows
+from keras_bigs.training.callbacks import write_csv
+
 HELDOUT_LOG_FIELDS = ("step", "tokens_seen", "loss", "accuracy")
 
 
@@ -123,13 +126,6 @@ def read_heldout_log(path):
     return sorted(rows, key=lambda row: row["step"])
 
 
-def _write_heldout_log(path, rows):
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=HELDOUT_LOG_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 class HeldOutEvaluation(keras.callbacks.Callback):
     """Scores the masked LM on held-out batches after every epoch (with
     `steps_per_epoch` the checkpoint interval: at every checkpoint) and
@@ -157,10 +153,7 @@ class HeldOutEvaluation(keras.callbacks.Callback):
     def resume(self, step):
         """Keep the rows up to `step` (all of them when the file is
         complete up to there)."""
-        rows = [
-            row for row in read_heldout_log(self.path) if row["step"] <= step
-        ]
-        _write_heldout_log(self.path, rows)
+        keep_csv_rows(self.path, lambda row: int(row["step"]) <= step)
 
     def record(self, step):
         """Score the model now and add the row for `step`; returns it."""
@@ -172,7 +165,7 @@ class HeldOutEvaluation(keras.callbacks.Callback):
             "accuracy": scores["accuracy"],
         }
         rows = [r for r in read_heldout_log(self.path) if r["step"] != step]
-        _write_heldout_log(self.path, rows + [row])
+        write_csv(self.path, HELDOUT_LOG_FIELDS, rows + [row])
         return row
 
     def on_epoch_end(self, epoch, logs=None):

@@ -211,17 +211,24 @@ def start_heldout_log(heldout, masked_lm, start_step):
         heldout.record(0)
 
 
-def initial_eval_loss(run, masked_lm, evaluation, start_step):
-    """The loss before training: measured (and kept in
-    `pretrain_results.json`) by a new run, read back by a resumed one."""
+def start_eval_losses(run, masked_lm, evaluation, start_step):
+    """`(initial, now)`: the loss on the evaluation batches before any
+    training (measured and kept in `pretrain_results.json` by a new run,
+    read back by a resumed one) and now.
+
+    A resumed run evaluates too, as a new run does before training: on
+    JAX an `evaluate` before `fit` changes later training steps in the
+    last bits, and a resumed run must repeat what an uninterrupted one
+    did to end with its weights.
+    """
+    loss_now = float(masked_lm.evaluate(evaluation, verbose=0)[0])
     results_path = run.path("pretrain_results.json")
     if start_step:
         with open(results_path) as f:
-            return json.load(f)["initial_eval_loss"]
-    initial_loss = float(masked_lm.evaluate(evaluation, verbose=0)[0])
+            return json.load(f)["initial_eval_loss"], loss_now
     with open(results_path, "w") as f:
-        json.dump({"initial_eval_loss": initial_loss}, f)
-    return initial_loss
+        json.dump({"initial_eval_loss": loss_now}, f)
+    return loss_now, loss_now
 
 
 def save_model(run, masked_lm, tokenizer):
@@ -252,15 +259,17 @@ def fit_from(run, masked_lm, train, start_step, callbacks):
     )
 
 
-def period_callbacks(run, heldout):
+def period_callbacks(run, heldout, start_step):
     """What runs at every checkpoint period: held-out scoring, the
-    checkpoint, the epoch logs."""
+    checkpoint, the epoch logs (kept up to `start_step`)."""
     return [
         # Before the checkpoint: a run stopped between the two redoes the
         # period and its row.
         *([heldout] if heldout else []),
         StepCheckpoint(run.path("checkpoints"), keep=run.keep_checkpoints),
-        *logging_callbacks(run.output_dir, append=True),
+        *logging_callbacks(
+            run.output_dir, resume_epoch=start_step // run.checkpoint_every
+        ),
     ]
 
 
@@ -290,9 +299,10 @@ def pretrain(run, callbacks=()):
     `training_log.csv`, `tensorboard/`, and at the end `model/` (a keras-hub
     preset with tokenizer and `BiGSMaskedLMPreprocessor`, loadable by every
     task class, e.g. `BiGSClassifier.from_preset(path, num_classes=2)`) and
-    `pretrain_results.json` (loss on a fixed masked batch before and after,
-    throughput); with `run.heldout_every`, `heldout_log.csv` (held-out
-    masked-token loss and accuracy at step 0 and every checkpoint).
+    `pretrain_results.json` (loss on a fixed masked batch before training,
+    when this run started and after, throughput); with
+    `run.heldout_every`, `heldout_log.csv` (held-out masked-token loss and
+    accuracy at step 0 and every checkpoint).
     Returns the results.
     """
     os.makedirs(run.output_dir, exist_ok=True)
@@ -309,7 +319,9 @@ def pretrain(run, callbacks=()):
     start_step = checkpoint_step(checkpoint) if checkpoint else 0
     if heldout is not None:
         start_heldout_log(heldout, masked_lm, start_step)
-    initial_loss = initial_eval_loss(run, masked_lm, evaluation, start_step)
+    initial_loss, start_loss = start_eval_losses(
+        run, masked_lm, evaluation, start_step
+    )
     train = setup.distribute_dataset(
         corpus.training_dataset_fn(
             recipe.batch_size, recipe.seed, start_step, buckets
@@ -331,7 +343,7 @@ def pretrain(run, callbacks=()):
         masked_lm,
         train,
         start_step,
-        [throughput, *period_callbacks(run, heldout), *callbacks],
+        [throughput, *period_callbacks(run, heldout, start_step), *callbacks],
     )
     compiled = traces.summary()
     print_programs(compiled)
@@ -340,6 +352,7 @@ def pretrain(run, callbacks=()):
     save_model(run, masked_lm, tokenizer)
     results = {
         "initial_eval_loss": initial_loss,
+        "start_eval_loss": start_loss,
         "final_eval_loss": final_loss,
         "loss_reduction": 1 - final_loss / initial_loss,
         "start_step": start_step,

@@ -5,7 +5,10 @@ import tensorflow as tf
 import keras_bigs
 from keras_bigs.data import masked_lm_dataset
 from keras_bigs.data import pack_documents
+from keras_bigs.data.masked_lm import MaskingRule
+from keras_bigs.data.masked_lm import mask_tokens
 from tests.data.conftest import CLS
+from tests.data.conftest import MASK
 from tests.data.conftest import MAX_PREDICTIONS
 from tests.data.conftest import PAD
 from tests.data.conftest import SEP
@@ -121,29 +124,100 @@ def test_masking_matches_the_masked_lm_preprocessor(tokenizer, packed_batches):
     assert selected > 0
 
 
-def test_masking_seed(tokenizer, packed_batches):
-    packed = packed_batches
+def positions_of(dataset):
+    return [
+        x["mask_positions"].tolist() for x, _, _ in dataset.as_numpy_iterator()
+    ]
 
-    def positions(dataset):
-        return [
-            x["mask_positions"].tolist()
-            for x, _, _ in dataset.as_numpy_iterator()
-        ]
 
-    seeded = masked_lm_dataset(packed, tokenizer, seed=3)
-    first = positions(seeded)
-    # Static masks: every pass alike (rows masked in a fixed order).
-    assert positions(seeded) == first and positions(seeded) == first
-    assert positions(masked_lm_dataset(packed, tokenizer, seed=3)) == first
-    # Dynamic masks: each new iterator draws anew, as long as no global TF
-    # seed is set (an earlier test's `keras.utils.set_random_seed` sets one,
-    # and then every new iterator repeats the same draws).
-    tf.random.set_seed(None)
-    dynamic = masked_lm_dataset(packed, tokenizer)
-    assert positions(dynamic) != positions(dynamic)
+def test_seeded_masks_are_reproducible_and_new_each_epoch(
+    tokenizer, packed_batches
+):
+    seeded = masked_lm_dataset(packed_batches, tokenizer, seed=3)
+    first = positions_of(seeded)
+    # Static masks of a finite dataset: every pass alike, every run alike.
+    assert positions_of(seeded) == first
+    assert (
+        positions_of(masked_lm_dataset(packed_batches, tokenizer, seed=3))
+        == first
+    )
+    assert (
+        positions_of(masked_lm_dataset(packed_batches, tokenizer, seed=4))
+        != first
+    )
+    # Repeated before masking: each epoch masks anew, reproducibly, and
+    # skipping what was seen gives what an unbroken pass gives next.
+    epochs = masked_lm_dataset(packed_batches.repeat(3), tokenizer, seed=3)
+    every = positions_of(epochs)
+    batches = len(first)
+    assert every[:batches] == first and every[batches : 2 * batches] != first
+    assert positions_of(epochs.skip(batches + 1)) == every[batches + 1 :]
+    # Dynamic masks: each pass draws anew.
+    dynamic = masked_lm_dataset(packed_batches, tokenizer)
+    assert positions_of(dynamic) != positions_of(dynamic)
     with pytest.raises(
         ValueError,
         match=r"dicts with \['token_ids', "
         r"'segment_ids', 'padding_mask'\]",
     ):
         masked_lm_dataset(tf.data.Dataset.range(3), tokenizer)
+
+
+def test_masks_follow_berts_rates():
+    rows, length, width = 4000, 40, 5
+    rng = np.random.default_rng(0)
+    token_ids = rng.integers(1000, 2000, (rows, length)).astype(np.int32)
+    # Half the rows full, the others of random lengths.
+    lengths = np.where(
+        rng.random(rows) < 0.5, length, rng.integers(3, length + 1, rows)
+    )
+    token_ids[np.arange(length) >= lengths[:, None]] = PAD
+    token_ids[:, 0] = CLS
+    rule = MaskingRule(
+        unselectable_ids=(PAD, CLS, SEP, MASK),
+        mask_token_id=MASK,
+        vocabulary_size=30522,
+        selection_rate=0.15,
+        selection_length=width,
+        mask_token_rate=0.8,
+        random_token_rate=0.1,
+    )
+    masked = {
+        key: np.asarray(value)
+        for key, value in mask_tokens(
+            tf.constant(token_ids), tf.constant([5, 6], tf.int64), rule
+        ).items()
+    }
+    selectable = lengths - 1
+    expected = np.minimum(np.ceil(0.15 * selectable), width)
+    np.testing.assert_array_equal(masked["mask_weights"].sum(1), expected)
+    kinds = {"mask": 0, "random": 0, "kept": 0}
+    chosen_in_full_rows = np.zeros(length)
+    for row in range(rows):
+        used = masked["mask_weights"][row] == 1
+        positions = masked["mask_positions"][row][used]
+        assert np.all(np.diff(positions) > 0)  # distinct, increasing
+        assert np.all((positions >= 1) & (positions < lengths[row]))
+        np.testing.assert_array_equal(
+            masked["mask_ids"][row][used], token_ids[row][positions]
+        )
+        unchosen = np.setdiff1d(np.arange(length), positions)
+        np.testing.assert_array_equal(
+            masked["token_ids"][row][unchosen], token_ids[row][unchosen]
+        )
+        values = masked["token_ids"][row][positions]
+        kinds["mask"] += np.sum(values == MASK)
+        kinds["kept"] += np.sum(values == token_ids[row][positions])
+        kinds["random"] += np.sum(
+            (values != MASK) & (values != token_ids[row][positions])
+        )
+        if lengths[row] == length:
+            chosen_in_full_rows[positions] += 1
+    total = sum(kinds.values())
+    assert abs(kinds["mask"] / total - 0.8) < 0.02
+    assert abs(kinds["random"] / total - 0.1) < 0.015
+    assert abs(kinds["kept"] / total - 0.1) < 0.015
+    # Every selectable position equally likely: full rows choose each of
+    # positions 1..39 about as often (~260 times, 4 standard deviations).
+    counts = chosen_in_full_rows[1:]
+    assert np.all(np.abs(counts / counts.mean() - 1) < 0.25), counts
