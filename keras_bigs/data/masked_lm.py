@@ -4,7 +4,6 @@ examples, and masking them online as `BiGSMaskedLMPreprocessor` does."""
 import dataclasses
 import math
 
-import numpy as np
 import tensorflow as tf
 
 
@@ -328,10 +327,3 @@ def masked_lm_dataset(
     return tf.data.Dataset.zip(token_dataset, element_seeds).map(
         mask, num_parallel_calls=tf.data.AUTOTUNE
     )
-
-
-def stream_seed(seed, stream):
-    """An int seed for stream `stream` (an input pipeline, a host) of a run
-    seeded with `seed`, independent of the other streams' (NumPy's
-    `SeedSequence`)."""
-    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])

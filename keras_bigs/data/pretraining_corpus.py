@@ -17,10 +17,10 @@ from keras_bigs.data.host_sharding import shard_for_host
 from keras_bigs.data.length_buckets import bucket_batches
 from keras_bigs.data.masked_lm import masked_lm_dataset
 from keras_bigs.data.masked_lm import pack_documents
-from keras_bigs.data.masked_lm import stream_seed
 from keras_bigs.data.text_corpus import text_corpus_dataset
 from keras_bigs.data.text_corpus import tfds_text_dataset
 from keras_bigs.data.training_input import evaluation_dataset
+from keras_bigs.data.training_input import pipeline_rows
 from keras_bigs.data.training_input import training_dataset_fn
 
 # Examples masked once, with a fixed seed, to measure the loss before and
@@ -85,10 +85,16 @@ class CorpusSource:
         """The training input, for `DistributionSetup.distribute_dataset`:
         endless, shuffled, masked batches (per replica).
 
+        Every input pipeline (JAX process, TensorFlow worker) reads the
+        whole corpus, forms the same global batches and keeps its rows of
+        them (`pipeline_rows`), so that a run takes the same steps
+        whatever the number of processes (repeating the reading and
+        masking in each).
+
         Args:
             batch_size: int. The global batch size.
-            seed: int. Seeds the example shuffle and the masks (each
-                input pipeline its own), so that a run is reproducible.
+            seed: int. Seeds the example shuffle and the masks, so that a
+                run is reproducible.
             skip_batches: int. Batches to skip, so that a resumed run
                 reads on where it stopped.
             buckets: lengths to group examples by (`bucket_batches`), the
@@ -100,23 +106,22 @@ class CorpusSource:
         """
 
         def batches(per_replica, input_context):
-            examples = self.examples(
-                input_context.num_input_pipelines,
-                input_context.input_pipeline_id,
-            )
-            examples = examples.repeat().shuffle(10_000, seed=seed)
+            examples = self.examples(1, 0).repeat().shuffle(10_000, seed=seed)
+            global_size = per_replica * input_context.num_replicas_in_sync
             if buckets is None:
-                batched = examples.batch(per_replica, drop_remainder=True)
+                batched = examples.batch(global_size, drop_remainder=True)
             else:
                 batched = bucket_batches(
-                    examples, per_replica, buckets, drop_remainder=True
+                    examples, global_size, buckets, drop_remainder=True
                 )
             batched = self._masked(
                 batched,
-                seed=stream_seed(seed, input_context.input_pipeline_id),
+                seed=seed,
                 sequence_length=None if buckets is None else buckets[-1],
             )
-            return batched.skip(skip_batches)
+            return pipeline_rows(
+                batched.skip(skip_batches), input_context, per_replica
+            )
 
         return training_dataset_fn(batches, batch_size)
 

@@ -1,6 +1,6 @@
 """The two ends every training run's input shares: the `dataset_fn` that a
-distribution strategy calls per input pipeline, and evaluation batches
-cached with a known size."""
+distribution strategy calls per input pipeline (and each pipeline's rows
+of a global batch), and evaluation batches cached with a known size."""
 
 import tensorflow as tf
 
@@ -39,6 +39,53 @@ def training_dataset_fn(batches, batch_size):
         return dataset.prefetch(tf.data.AUTOTUNE)
 
     return dataset_fn
+
+
+def pipeline_rows(global_batches, input_context, per_replica):
+    """This input pipeline's rows of each global batch, in per-replica
+    batches.
+
+    Given the same global batches in every pipeline (the same data and
+    seeds), pipeline `p` of `n` keeps rows `[p * k, (p + 1) * k)`, `k =`
+    global size / `n`: the rows Keras places on its replicas (on JAX,
+    process `p`'s devices), so the global step is the one a single
+    process takes.
+
+    Args:
+        global_batches: a `tf.data.Dataset` of batches of `per_replica *
+            input_context.num_replicas_in_sync` rows (tuples or dicts of
+            tensors).
+        input_context: the `tf.distribute.InputContext`.
+        per_replica: int. Rows per replica.
+
+    Returns:
+        A `tf.data.Dataset` of batches of `per_replica` rows.
+
+    Example:
+    ```python
+    import tensorflow as tf
+    from keras_bigs.data.training_input import pipeline_rows
+
+    batches = tf.data.Dataset.range(8).batch(4)
+    second = tf.distribute.InputContext(2, 1, num_replicas_in_sync=2)
+    rows = pipeline_rows(batches, second, per_replica=2)
+    [batch.tolist() for batch in rows.as_numpy_iterator()]  # [[2, 3], [6, 7]]
+    ```
+    """
+    pipelines = input_context.num_input_pipelines
+    if pipelines == 1:
+        return global_batches
+    share = per_replica * input_context.num_replicas_in_sync // pipelines
+    start = input_context.input_pipeline_id * share
+
+    def rows(*element):
+        kept = tf.nest.map_structure(
+            lambda tensor: tensor[start : start + share], element
+        )
+        return kept if len(kept) > 1 else kept[0]
+
+    kept = global_batches.map(rows)
+    return kept if share == per_replica else kept.rebatch(per_replica)
 
 
 def evaluation_dataset(batches, empty_message="No batches to evaluate on."):

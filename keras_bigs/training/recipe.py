@@ -7,6 +7,7 @@ import dataclasses
 import keras
 
 from keras_bigs.training.distribution import MIXED_PRECISION_POLICIES
+from keras_bigs.training.distribution import initialize_multi_host
 from keras_bigs.training.distribution import set_mixed_precision
 from keras_bigs.training.distribution import setup_distribution
 from keras_bigs.training.optimizer import bigs_optimizer
@@ -39,6 +40,12 @@ class Recipe:
         seed: int. Seeds initialisation, dropout and data order.
         strategy: str. `setup_distribution`'s strategy (`"auto"`, ...).
         tpu: str. TPU name or `grpc://` address.
+        coordinator_address: str. JAX: `host:port` of process 0 of a job
+            of `num_processes` processes, this one `process_id`
+            (`initialize_multi_host`); every process runs the same
+            command with its own `process_id`.
+        num_processes: int. Processes of the job.
+        process_id: int. This process, in `[0, num_processes)`.
         mixed_precision: `None`, `"mixed_bfloat16"` or `"mixed_float16"`
             (`set_mixed_precision`).
         freeze_ssm: bool. Give the SSM parameters (`A_re`, `A_im`, `C`,
@@ -66,6 +73,9 @@ class Recipe:
     seed: int = 0
     strategy: str = "auto"
     tpu: str = None
+    coordinator_address: str = None
+    num_processes: int = None
+    process_id: int = None
     mixed_precision: str = None
     freeze_ssm: bool = False
     verbose: int = 1
@@ -95,14 +105,18 @@ class Recipe:
         )
 
     def prepare(self, seed_generators=True):
-        """Set the precision policy and the distribution, before the model
-        is built; with `seed_generators`, also seed Python, NumPy, Keras
-        and TensorFlow with `seed`.
+        """Join the multi-process job the recipe names, set the precision
+        policy and the distribution, before the model is built; with
+        `seed_generators`, also seed Python, NumPy, Keras and TensorFlow
+        with `seed`.
 
         Returns:
             The `DistributionSetup`; build and compile under its
             `scope()`.
         """
+        initialize_multi_host(
+            self.coordinator_address, self.num_processes, self.process_id
+        )
         set_mixed_precision(self.mixed_precision)
         setup = setup_distribution(self.strategy, tpu=self.tpu)
         if seed_generators:
@@ -135,6 +149,13 @@ FLAGS = {
         "jax: data_parallel, model_parallel"
     },
     "tpu": {"help": "TPU name or grpc:// address"},
+    "coordinator_address": {
+        "metavar": "HOST:PORT",
+        "help": "jax: process 0 of a multi-process job (every process "
+        "runs the same command with its own --process-id)",
+    },
+    "num_processes": {"type": int, "help": "processes of the job"},
+    "process_id": {"type": int, "help": "this process, from 0"},
     "mixed_precision": {"choices": MIXED_PRECISION_POLICIES},
     "freeze_ssm": {
         "action": "store_true",

@@ -94,8 +94,45 @@ def test_a_resumed_run_reads_on_where_it_stopped():
         return [y.numpy().tolist() for _, y, _ in dataset(context).take(count)]
 
     assert first_batches(skip=2, count=3) == first_batches(skip=0, count=5)[2:]
-    # Two hosts read disjoint halves, in batches of their share.
-    hosts = tf.distribute.InputContext(2, 1, 2)
-    dataset = corpus.training_dataset_fn(4, seed=3)(hosts)
-    _, y, _ = next(iter(dataset))
-    assert y.shape == (2,) and all(n % 2 == 1 for n in y.numpy())
+
+
+def test_processes_together_take_the_global_batches_of_one(
+    corpus_file, tokenizer
+):
+    corpus = corpus_source(
+        tokenizer, SEQUENCE_LENGTH, text_files=[str(corpus_file)]
+    )
+
+    def batches(context, count=3):
+        dataset = corpus.training_dataset_fn(4, seed=3, skip_batches=1)
+        return list(dataset(context).take(count).as_numpy_iterator())
+
+    one = batches(tf.distribute.InputContext())
+    # Two processes (JAX: one replica each), then two workers of two
+    # replicas each (TensorFlow multi-worker: per-replica batches of 1).
+    for processes, replicas in ((2, 2), (2, 4)):
+        shares = [
+            batches(
+                tf.distribute.InputContext(processes, p, replicas),
+                count=3 * replicas // processes,
+            )
+            for p in range(processes)
+        ]
+        per_step = replicas // processes
+        for step, (x, y, weights) in enumerate(one):
+            parts = [
+                part
+                for share in shares
+                for part in share[step * per_step : (step + 1) * per_step]
+            ]
+            assert all(len(part[1]) == 4 // replicas for part in parts)
+            for key in x:
+                np.testing.assert_array_equal(
+                    np.concatenate([part[0][key] for part in parts]), x[key]
+                )
+            np.testing.assert_array_equal(
+                np.concatenate([part[1] for part in parts]), y
+            )
+            np.testing.assert_array_equal(
+                np.concatenate([part[2] for part in parts]), weights
+            )

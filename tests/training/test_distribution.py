@@ -276,6 +276,27 @@ def test_initialize_multi_host_follows_the_environment(monkeypatch):
             initialize_multi_host()
 
 
+def test_a_multi_process_job_needs_its_three_arguments_and_jax():
+    with pytest.raises(
+        ValueError,
+        match=r"needs all three of the coordinator address \(got "
+        r"'localhost:1234'\), the number of processes \(got 2\) and this "
+        r"process's id \(got None\)",
+    ):
+        initialize_multi_host("localhost:1234", 2, None)
+    with pytest.raises(
+        ValueError, match=r"process id must be in \[0, 2\) for 2 processes"
+    ):
+        initialize_multi_host("localhost:1234", 2, 2)
+    if keras.backend.backend() == "tensorflow":
+        with pytest.raises(
+            ValueError,
+            match="start a JAX multi-process job; the tensorflow backend "
+            "cannot join one.*TF_CONFIG",
+        ):
+            initialize_multi_host("localhost:1234", 2, 1)
+
+
 # === Mixed precision ===
 
 

@@ -18,6 +18,7 @@ from keras_bigs.training.distribution.distribution_setup import (
     DistributionSetup,
 )
 from keras_bigs.training.distribution.layout_map import bigs_layout_map
+from keras_bigs.training.distribution.multi_host import check_one_process
 from keras_bigs.training.distribution.multi_host import initialize_multi_host
 from keras_bigs.training.distribution.precision import MIXED_PRECISION_POLICIES
 from keras_bigs.training.distribution.precision import set_mixed_precision
@@ -29,6 +30,7 @@ __all__ = [
     "MIXED_PRECISION_POLICIES",
     "TPUNotFoundError",
     "bigs_layout_map",
+    "check_one_process",
     "initialize_multi_host",
     "set_mixed_precision",
     "setup_distribution",
