@@ -226,9 +226,10 @@ def masked_lm_dataset(
 ):
     """Mask packed token dicts online, as `BiGSMaskedLMPreprocessor` does.
 
-    Each non-special token is selected with probability
-    `mask_selection_rate` (`MaskingRule`); a selected token becomes
-    `[MASK]` 80% of the time, a random token 10%, and stays 10%. Elements
+    In each row a share `mask_selection_rate` of the non-special tokens
+    (rounded up, at most `mask_selection_length`) is selected at random
+    (`MaskingRule`); a selected token becomes `[MASK]` 80% of the time, a
+    random token 10%, and stays 10%. Elements
     may be single examples or batches (masking batches is faster). The
     masks of the n-th element are a pure function of `seed` and n
     (`mask_tokens`), so a seeded pipeline is reproducible however tf.data
@@ -239,7 +240,7 @@ def masked_lm_dataset(
         token_dataset: a `tf.data.Dataset` of dicts `token_ids`,
             `segment_ids`, `padding_mask` (as from `pack_documents`).
         tokenizer: the `BiGSTokenizer` of the tokens.
-        mask_selection_rate: float. Probability of selecting a token.
+        mask_selection_rate: float. Share of the tokens selected.
         mask_selection_length: int. Masked positions per example (unused
             slots have weight 0); default
             `default_mask_selection_length(sequence_length)`.
