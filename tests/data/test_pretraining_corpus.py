@@ -96,12 +96,8 @@ def test_a_resumed_run_reads_on_where_it_stopped():
     assert first_batches(skip=2, count=3) == first_batches(skip=0, count=5)[2:]
 
 
-def test_processes_together_take_the_global_batches_of_one(
-    corpus_file, tokenizer
-):
-    corpus = corpus_source(
-        tokenizer, SEQUENCE_LENGTH, text_files=[str(corpus_file)]
-    )
+def test_processes_together_take_the_global_batches_of_one():
+    corpus = premasked_source()
 
     def batches(context, count=3):
         dataset = corpus.training_dataset_fn(4, seed=3, skip_batches=1)
