@@ -1,6 +1,6 @@
 """A masked-LM pretraining corpus: text files, GLUE sentences, a TFDS text
-dataset or the original pre-masked HDF5 shards, opened once, with each
-host's training examples, held-out examples, and the training and
+dataset or the original pre-masked HDF5 shards, opened once, with its
+training examples, held-out examples, and the training and
 evaluation inputs made of them."""
 
 import dataclasses
@@ -13,7 +13,6 @@ from keras_bigs.data.glue_tasks import GLUE_TASKS
 from keras_bigs.data.glue_tsv import read_glue_tsv
 from keras_bigs.data.hdf5_shards import hdf5_shard_dataset
 from keras_bigs.data.holdout import hold_out_every
-from keras_bigs.data.host_sharding import shard_for_host
 from keras_bigs.data.length_buckets import bucket_batches
 from keras_bigs.data.masked_lm import masked_lm_dataset
 from keras_bigs.data.masked_lm import pack_documents
@@ -55,11 +54,11 @@ def glue_sentences(glue_dir):
 
 @dataclasses.dataclass(frozen=True)
 class CorpusSource:
-    """A corpus, opened once; each host's examples on demand.
+    """A corpus, opened once; its examples on demand.
 
     Attributes:
-        examples: callable `(num_hosts, host_index)` -> that host's
-            unbatched training examples (`tf.data.Dataset`):
+        examples: callable `()` -> the unbatched training examples
+            (`tf.data.Dataset`; every input pipeline reads them all):
             `(x, y, sample_weight)` when `premasked`, else packed token
             dicts for `masked_lm_dataset`.
         premasked: bool. Whether the examples come masked (the original
@@ -106,7 +105,7 @@ class CorpusSource:
         """
 
         def batches(per_replica, input_context):
-            examples = self.examples(1, 0).repeat().shuffle(10_000, seed=seed)
+            examples = self.examples().repeat().shuffle(10_000, seed=seed)
             global_size = per_replica * input_context.num_replicas_in_sync
             if buckets is None:
                 batched = examples.batch(global_size, drop_remainder=True)
@@ -148,7 +147,7 @@ class CorpusSource:
                 "(a smaller heldout_every) or use a larger corpus."
             )
         else:
-            examples = self.examples(1, 0).take(EVAL_EXAMPLES)
+            examples = self.examples().take(EVAL_EXAMPLES)
             empty = "The corpus gave no examples to evaluate on."
         batches = self._masked(examples.batch(batch_size), seed=seed)
         return evaluation_dataset(batches, empty)
@@ -166,8 +165,8 @@ def _hdf5_source(hdf5_files, tokenizer, sequence_length, every, seed):
     def shards(files):
         return hdf5_shard_dataset(files, sequence_length, seed=seed)
 
-    def hdf5_examples(num_hosts, host_index):
-        examples = shard_for_host(hdf5_files, num_hosts, host_index, shards)
+    def hdf5_examples():
+        examples = shards(hdf5_files)
         return hold_out_every(examples, every)[0] if every else examples
 
     def hdf5_heldout():
@@ -244,12 +243,8 @@ def corpus_source(
     if every:
         documents, heldout_documents = hold_out_every(documents, every)
 
-    def packed_examples(num_hosts, host_index):
-        return pack_documents(
-            shard_for_host(documents, num_hosts, host_index),
-            tokenizer,
-            sequence_length,
-        )
+    def packed_examples():
+        return pack_documents(documents, tokenizer, sequence_length)
 
     def packed_heldout():
         return pack_documents(heldout_documents, tokenizer, sequence_length)

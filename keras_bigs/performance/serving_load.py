@@ -55,13 +55,13 @@ def generated_requests(input_names, count, max_words=120, seed=0):
 
 def resident_memory_mb():
     """This process's resident memory now (Linux `/proc`), else its peak
-    (`getrusage`), in MB."""
+    (macOS: `getrusage`, which counts bytes there), in MB."""
     try:
         with open("/proc/self/statm") as f:
             pages = int(f.read().split()[1])
         return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
     except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
 def _as_numpy(outputs):

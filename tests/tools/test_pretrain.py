@@ -1,25 +1,9 @@
 import json
 
-import keras
 import pytest
 
 import keras_bigs
 from tests.tools.test_convert_checkpoint import load_tool
-
-
-class Interrupt(keras.callbacks.Callback):
-    """Stops the run abruptly after `step` steps, as a crash would."""
-
-    def __init__(self, step):
-        super().__init__()
-        self.step = step
-
-    def on_train_batch_end(self, batch, logs=None):
-        iterations = int(
-            keras.ops.convert_to_numpy(self.model.optimizer.iterations)
-        )
-        if iterations == self.step:
-            raise KeyboardInterrupt(f"interrupted at step {iterations}")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from tests.serving.serving_common import tiny_models
 from tests.tools.test_convert_checkpoint import load_tool
 
 
-@pytest.mark.backends("jax", "tensorflow")  # Keras exports SavedModels
+@pytest.mark.backends("jax")
 @pytest.mark.parametrize("export", ["invariant", "regressor"])
 def test_many_threads_get_the_answers_one_thread_gets(export, tmp_path):
     # A bucketed classifier (one program per padded length) and one taking

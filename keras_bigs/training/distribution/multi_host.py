@@ -48,14 +48,16 @@ def initialize_multi_host(
     initialize_multi_host()  # False (on a single host)
     ```
     """
-    explicit = [job_addresses, num_processes, process_id]
-    if any(arg is not None for arg in explicit):
+    explicit = any(
+        arg is not None for arg in (job_addresses, num_processes, process_id)
+    )
+    if explicit:
         _check_job(job_addresses, num_processes, process_id)
     elif not _multi_host_environment():
         return False
     backend = keras.backend.backend()
     if backend != "jax":
-        if any(arg is not None for arg in explicit):
+        if explicit:
             raise ValueError(
                 "A coordinator address, number of processes and process id "
                 f"start a JAX multi-process job; the {backend} backend "
