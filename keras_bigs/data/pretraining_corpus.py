@@ -25,6 +25,9 @@ from keras_bigs.data.training_input import training_dataset_fn
 # Examples masked once, with a fixed seed, to measure the loss before and
 # after training.
 EVAL_EXAMPLES = 256
+# Training examples shuffled together (a corpus of more examples is
+# shuffled within windows of this many).
+SHUFFLE_BUFFER = 10_000
 # The most held-out examples scored at each checkpoint.
 HELDOUT_EXAMPLES = 1024
 # The arguments of `corpus_source` that name the corpus.
@@ -105,7 +108,16 @@ class CorpusSource:
         """
 
         def batches(per_replica, input_context):
-            examples = self.examples().repeat().shuffle(10_000, seed=seed)
+            # Shuffled within each pass, then repeated: every example once
+            # per pass, and a corpus smaller than the buffer is read once to
+            # fill it, not repeated until it holds `SHUFFLE_BUFFER` rows.
+            examples = (
+                self.examples()
+                .shuffle(
+                    SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True
+                )
+                .repeat()
+            )
             global_size = per_replica * input_context.num_replicas_in_sync
             if buckets is None:
                 batched = examples.batch(global_size, drop_remainder=True)

@@ -82,10 +82,10 @@ def test_fit_on_raw_strings_lowers_the_loss():
     model = small_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     history = model.fit(
-        x=(PROMPTS * 4, CHOICES * 4),
-        y=np.tile(LABELS, 4),
+        x=(PROMPTS * 20, CHOICES * 20),
+        y=np.tile(LABELS, 20),
         batch_size=4,
-        epochs=10,
+        epochs=2,
         verbose=0,
     )
     losses = history.history["loss"]

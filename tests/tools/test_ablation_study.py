@@ -38,7 +38,7 @@ def test_ablation_study_writes_its_table_and_skips_finished_stages(
         "--state-dim",
         "4",
         "--sequence-length",
-        "32",
+        "16",  # one length bucket: one compiled shape per step
         "--batch-size",
         "4",
         "--pretrain-steps",
@@ -72,7 +72,7 @@ def test_ablation_study_writes_its_table_and_skips_finished_stages(
         "stack_attention",
         "gated_ssm_scratch",
     ]
-    assert results["budget"]["tokens_per_model"] == 4 * 4 * 32
+    assert results["budget"]["tokens_per_model"] == 4 * 4 * 16
     for name in ("gated_ssm", "stack_attention"):
         model = results["models"][name]
         assert [row["step"] for row in model["heldout_curve"]] == [0, 2, 4]

@@ -14,6 +14,7 @@ from keras_bigs.training import bigs_layout_map
 from keras_bigs.training import initialize_multi_host
 from keras_bigs.training import set_mixed_precision
 from keras_bigs.training import setup_distribution
+from tests.conftest import XLA_TEST_FLAGS
 from tests.training.distributed_common import TINY
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -66,11 +67,7 @@ def jax_results():
         "distributed_jax_step.py",
         KERAS_BACKEND="jax",
         JAX_PLATFORMS="cpu",
-        # 8 virtual CPU devices; the other flags only make XLA compile
-        # faster.
-        XLA_FLAGS="--xla_force_host_platform_device_count=8 "
-        "--xla_backend_optimization_level=0 "
-        "--xla_llvm_disable_expensive_passes=true",
+        XLA_FLAGS="--xla_force_host_platform_device_count=8 " + XLA_TEST_FLAGS,
     )
 
 

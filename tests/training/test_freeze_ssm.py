@@ -10,6 +10,7 @@ from keras_bigs.keras_hub_internals import flatten_layers
 from keras_bigs.training import BiGSAdamW
 from keras_bigs.training import bigs_optimizer
 from keras_bigs.training.optimizer import FROZEN_SSM_VARIABLE_NAMES
+from tests.conftest import XLA_TEST_FLAGS
 from tests.training.distributed_common import compile_for_step
 from tests.training.distributed_common import initial_weights
 from tests.training.distributed_common import tiny_batch
@@ -155,10 +156,6 @@ def test_ssms_stay_frozen_under_jax_data_parallel():
         "distributed_freeze_step.py",
         KERAS_BACKEND="jax",
         JAX_PLATFORMS="cpu",
-        # 2 virtual CPU devices; the other flags only make XLA compile
-        # faster.
-        XLA_FLAGS="--xla_force_host_platform_device_count=2 "
-        "--xla_backend_optimization_level=0 "
-        "--xla_llvm_disable_expensive_passes=true",
+        XLA_FLAGS="--xla_force_host_platform_device_count=2 " + XLA_TEST_FLAGS,
     )
     assert_frozen_under_strategy(results, "data_parallel")
