@@ -215,6 +215,12 @@ def test_batch_and_length_are_dynamic(format, tmp_path, capsys):
         (logits,) = run_exported(format, path, x).values()
         expected = classifier.predict(x, verbose=0)
         assert relative_error(logits, expected) <= TOLERANCE
+    # A longer row fails in every runtime (each with its own error type);
+    # ONNX Runtime's message names the rule.
+    with pytest.raises(Exception) as error:
+        run_exported(format, path, token_inputs(1, 65))
+    if format == "onnx":
+        assert "input_longer_than_max_sequence_length_64" in str(error.value)
 
 
 # JAX and PyTorch hand the export to a TensorFlow-backend process: the
