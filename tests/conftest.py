@@ -4,10 +4,10 @@ import pathlib
 
 # XLA (under JAX, and under TensorFlow's jit-compiled steps) compiles each
 # of the suite's hundreds of small programs to run it a few times, so its
-# backend optimisations cost more than they save: without them the jax
-# share of the layer and backbone tests takes 25% less time. Results stay
-# within every test's tolerance; users' runs keep XLA's defaults. Set
-# before Keras loads a backend, so that subprocesses inherit it too.
+# backend optimisations cost more than they save (docs/development.md has
+# the measurement). Results stay within every test's tolerance; users'
+# runs keep XLA's defaults. Set before Keras loads a backend, so that
+# subprocesses inherit it too.
 XLA_TEST_FLAGS = (
     "--xla_backend_optimization_level=0 "
     "--xla_llvm_disable_expensive_passes=true"
@@ -20,6 +20,13 @@ import pytest  # noqa: E402
 import keras_bigs  # noqa: E402
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def cpu_devices_xla_flags(count):
+    """`XLA_FLAGS` for a subprocess that sees `count` virtual CPU devices
+    (and compiles as the suite does)."""
+    return f"--xla_force_host_platform_device_count={count} {XLA_TEST_FLAGS}"
+
 
 # The fixture sets written by the original code, and the relative error a
 # faithful float32 port stays under on each (see ../shared/README.md): the

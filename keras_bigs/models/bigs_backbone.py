@@ -21,30 +21,21 @@ def bigs_kernel_initializer(stddev=0.02):
 class LengthCheckedPositionEmbedding(PositionEmbedding):
     """Learned position embedding that refuses inputs longer than its table."""
 
-    # The name scope of the ops that fail on a longer input in an export.
-    LONGER_INPUT_SCOPE = (
-        "input_longer_than_max_sequence_length_{0.sequence_length}"
-    )
-
     def call(self, inputs, start_index=0, positions=None):
         length = inputs.shape[-2]
-        if isinstance(length, int):
-            if length > self.sequence_length:
-                raise ValueError(
-                    f"Input sequence length {length} is longer than the "
-                    f"model's max_sequence_length {self.sequence_length}. "
-                    "Truncate the input, or extend the position embeddings "
-                    "to continue training at a longer length."
-                )
-            return super().call(
-                inputs, start_index=start_index, positions=positions
+        if isinstance(length, int) and length > self.sequence_length:
+            raise ValueError(
+                f"Input sequence length {length} is longer than the model's "
+                f"max_sequence_length {self.sequence_length}. Truncate the "
+                "input, or extend the position embeddings to continue "
+                "training at a longer length."
             )
         # A symbolic length (an export with a dynamic sequence length) has
-        # no value to compare here. The op that fails on a longer input,
+        # no value to compare: the op that fails on a longer input there,
         # the table's broadcast to the input's shape, carries the rule in
-        # its name, which runtimes (ONNX Runtime, LiteRT, OpenVINO) print
-        # in their error.
-        with keras.name_scope(self.LONGER_INPUT_SCOPE.format(self)):
+        # its name, which ONNX Runtime prints in its error.
+        scope = f"input_longer_than_max_sequence_length_{self.sequence_length}"
+        with keras.name_scope(scope):
             return super().call(
                 inputs, start_index=start_index, positions=positions
             )

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.conftest import XLA_TEST_FLAGS
+from tests.conftest import cpu_devices_xla_flags
 from tests.conftest import shared_dir
 from tests.training.test_killed_runs import checkpoint_arrays
 
@@ -28,7 +28,7 @@ ENVIRONMENT = {
     **os.environ,
     "PYTHONPATH": str(REPO_ROOT),
     "JAX_PLATFORMS": "cpu",
-    "XLA_FLAGS": "--xla_force_host_platform_device_count=1 " + XLA_TEST_FLAGS,
+    "XLA_FLAGS": cpu_devices_xla_flags(1),
 }
 
 

@@ -14,7 +14,7 @@ from keras_bigs.training import bigs_layout_map
 from keras_bigs.training import initialize_multi_host
 from keras_bigs.training import set_mixed_precision
 from keras_bigs.training import setup_distribution
-from tests.conftest import XLA_TEST_FLAGS
+from tests.conftest import cpu_devices_xla_flags
 from tests.training.distributed_common import TINY
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -67,7 +67,7 @@ def jax_results():
         "distributed_jax_step.py",
         KERAS_BACKEND="jax",
         JAX_PLATFORMS="cpu",
-        XLA_FLAGS="--xla_force_host_platform_device_count=8 " + XLA_TEST_FLAGS,
+        XLA_FLAGS=cpu_devices_xla_flags(8),
     )
 
 

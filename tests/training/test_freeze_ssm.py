@@ -10,7 +10,7 @@ from keras_bigs.keras_hub_internals import flatten_layers
 from keras_bigs.training import BiGSAdamW
 from keras_bigs.training import bigs_optimizer
 from keras_bigs.training.optimizer import FROZEN_SSM_VARIABLE_NAMES
-from tests.conftest import XLA_TEST_FLAGS
+from tests.conftest import cpu_devices_xla_flags
 from tests.training.distributed_common import compile_for_step
 from tests.training.distributed_common import initial_weights
 from tests.training.distributed_common import tiny_batch
@@ -156,6 +156,6 @@ def test_ssms_stay_frozen_under_jax_data_parallel():
         "distributed_freeze_step.py",
         KERAS_BACKEND="jax",
         JAX_PLATFORMS="cpu",
-        XLA_FLAGS="--xla_force_host_platform_device_count=2 " + XLA_TEST_FLAGS,
+        XLA_FLAGS=cpu_devices_xla_flags(2),
     )
     assert_frozen_under_strategy(results, "data_parallel")
