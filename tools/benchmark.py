@@ -189,14 +189,13 @@ def main(argv=None):
     dtypes = [d for d in args.dtypes.split(",") if d]
 
     if args.rss_probe:
-        print(
-            benchmark.rss_step_memory_mb(
-                args.rss_probe,
-                args.lengths[0],
-                args.tokens_per_batch,
-                **model_kwargs(args, dtypes[0]),
-            )
+        megabytes, _ = benchmark.rss_step_memory_mb(
+            args.rss_probe,
+            args.lengths[0],
+            args.tokens_per_batch,
+            **model_kwargs(args, dtypes[0]),
         )
+        print(megabytes)
         return 0
 
     report = {

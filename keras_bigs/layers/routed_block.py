@@ -1,6 +1,8 @@
 """What the GATED and STACK layers share: arguments, sublayers and the
 padding rules of their token routing (bidirectional SSMs or attention)."""
 
+import functools
+
 import keras
 from keras import ops
 
@@ -145,6 +147,20 @@ class RoutedBlock(keras.layers.Layer):
         """The mask the SSMs read: `padding_mask` when padding-invariant,
         else none (padding is read as tokens, as in the original)."""
         return padding_mask if self.padding_invariant else None
+
+    def rematerialized_call(self, layer_call, *args, **kwargs):
+        """Keras' rematerialized call (a `RematScope` naming this layer;
+        `BiGSBackbone(remat=True)`), with the call's Python options
+        (`training`) bound first: `jax.checkpoint` traces every argument
+        it is given, and a traced `training` has no truth value."""
+        if super().rematerialized_call(layer_call) is layer_call:
+            return layer_call
+
+        def call(x, padding_mask=None, **options):
+            bound = functools.partial(layer_call, **options)
+            return keras.remat(bound)(x, padding_mask)
+
+        return call
 
     def compute_output_shape(self, input_shape):
         return input_shape

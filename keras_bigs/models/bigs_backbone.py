@@ -1,5 +1,7 @@
 """The BiGS backbone: embeddings, a stack of BiGS layers, a mean pooler."""
 
+import contextlib
+
 import keras
 from keras import ops
 from keras_hub.layers import PositionEmbedding
@@ -96,6 +98,13 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
             gated layers' SSMs convolve (speed only; see `S4DConv`).
         padding_invariant: bool. Keep padding out of the SSMs (see above).
             Off by default, which is the published models' behaviour.
+        remat: bool. Rematerialize each BiGS layer: its activations are
+            recomputed in the backward pass instead of stored, so training
+            memory holds one hidden-width tensor per layer and token instead
+            of some thirty, for about one more forward pass of compute.
+            Outputs and gradients are unchanged. Keras' `RematScope`, which
+            wraps each layer's call in `jax.checkpoint`,
+            `tf.recompute_grad` or `torch.utils.checkpoint`.
         dtype: compute dtype or policy (e.g. `"mixed_bfloat16"`).
 
     Example:
@@ -135,6 +144,7 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
         a_initialization="hippo",
         conv_mode="auto",
         padding_invariant=False,
+        remat=False,
         dtype=None,
         **kwargs,
     ):
@@ -145,6 +155,21 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
             )
         if num_heads is None:
             num_heads = max(1, hidden_dim // 64)
+        if (
+            remat
+            and block_type == "stack"
+            and dropout
+            and keras.backend.backend() != "jax"
+        ):
+            # JAX recomputes from the same seed state; the others' dropout
+            # draws from a seed that has moved on since the forward pass.
+            raise ValueError(
+                f"`remat=True` with stack layers and dropout={dropout}: on "
+                f"the {keras.backend.backend()} backend the recomputed "
+                "layer draws a new random mask, and its gradients would not "
+                "match the forward pass. Use `dropout=0` or "
+                "`block_type='gated'` (no dropout inside its layers)."
+            )
 
         # === Layers ===
         def lookup_table(layer_class, input_dim, name):
@@ -184,25 +209,34 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
             "gated": (BiGSBlock, "bigs_layer", {"conv_mode": conv_mode}),
             "stack": (StackBlock, "stack_layer", {"dropout": dropout}),
         }[block_type]
-        self.bigs_layers = [
-            block_class(
-                hidden_dim=hidden_dim,
-                intermediate_dim=intermediate_dim,
-                state_dim=state_dim,
-                activation=activation,
-                layer_norm_epsilon=layer_norm_epsilon,
-                routing=routing,
-                num_heads=num_heads,
-                kernel_per_channel=kernel_per_channel,
-                a_initialization=a_initialization,
-                padding_invariant=padding_invariant,
-                kernel_initializer=bigs_kernel_initializer(),
-                dtype=dtype,
-                name=f"{block_name}_{i}",
-                **block_argument,
-            )
-            for i in range(num_layers)
-        ]
+        block_names = [f"{block_name}_{i}" for i in range(num_layers)]
+        # A layer reads the remat scope it is built in; "list_of_layers"
+        # rematerializes the blocks alone, not each layer inside them too.
+        remat_scope = (
+            keras.RematScope(mode="list_of_layers", layer_names=block_names)
+            if remat
+            else contextlib.nullcontext()
+        )
+        with remat_scope:
+            self.bigs_layers = [
+                block_class(
+                    hidden_dim=hidden_dim,
+                    intermediate_dim=intermediate_dim,
+                    state_dim=state_dim,
+                    activation=activation,
+                    layer_norm_epsilon=layer_norm_epsilon,
+                    routing=routing,
+                    num_heads=num_heads,
+                    kernel_per_channel=kernel_per_channel,
+                    a_initialization=a_initialization,
+                    padding_invariant=padding_invariant,
+                    kernel_initializer=bigs_kernel_initializer(),
+                    dtype=dtype,
+                    name=name,
+                    **block_argument,
+                )
+                for name in block_names
+            ]
         self.pooled_dense = keras.layers.Dense(
             hidden_dim,
             kernel_initializer=bigs_kernel_initializer(),
@@ -267,6 +301,7 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
         self.a_initialization = a_initialization
         self.conv_mode = conv_mode
         self.padding_invariant = padding_invariant
+        self.remat = remat
 
     def get_lora_target_names(self):
         """The layers `enable_lora(rank)` adapts: the projections into and
@@ -380,6 +415,7 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
                 "a_initialization": self.a_initialization,
                 "conv_mode": self.conv_mode,
                 "padding_invariant": self.padding_invariant,
+                "remat": self.remat,
             }
         )
         return config

@@ -43,6 +43,7 @@ def matched_backbones(
     dtype=None,
     conv_mode="auto",
     dropout=0.1,
+    remat=False,
 ):
     """A `BiGSBackbone` and a keras-hub `BertBackbone` of equal depth and
     width, with the paper's intermediate widths (BiGS `3H`, BERT `4H`).
@@ -56,7 +57,8 @@ def matched_backbones(
     what a training step costs: BERT drops out after the embeddings, on the
     attention probabilities (a `(batch, heads, L, L)` mask per layer) and
     after each sublayer; BiGS, as the original, only after the embeddings.
-    `dropout=0.0` times the bare math.
+    `dropout=0.0` times the bare math. `remat` rematerializes BiGS's
+    layers (`BiGSBackbone(remat=True)`).
     """
     common = dict(
         vocabulary_size=vocabulary_size,
@@ -70,6 +72,7 @@ def matched_backbones(
         intermediate_dim=bigs_intermediate_dim or 3 * hidden_dim,
         state_dim=state_dim,
         conv_mode=conv_mode,
+        remat=remat,
         **common,
     )
     bert = keras_hub.models.BertBackbone(
@@ -80,9 +83,9 @@ def matched_backbones(
     return {"bigs": bigs, "bert": bert}
 
 
-def classification_model(backbone, num_classes=2):
+def classification_model(backbone, num_classes=2, jit_compile=True):
     """`backbone` -> pooled output -> dense logits, compiled with AdamW and
-    XLA: the fine-tuning step of a text classifier."""
+    (`jit_compile`) XLA: the fine-tuning step of a text classifier."""
     inputs = backbone.input
     pooled = backbone(inputs)["pooled_output"]
     logits = keras.layers.Dense(num_classes, dtype="float32")(pooled)
@@ -90,7 +93,7 @@ def classification_model(backbone, num_classes=2):
     model.compile(
         optimizer=keras.optimizers.AdamW(1e-4),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=True,
+        jit_compile=jit_compile,
     )
     return model
 
@@ -187,22 +190,30 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def rss_step_memory_mb(name, length, tokens_per_batch=8192, **model_kwargs):
+def rss_step_memory_mb(
+    name, length, tokens_per_batch=8192, jit_compile=True, **model_kwargs
+):
     """Peak memory of training `name` ("bigs" or "bert") at `length`, as the
     growth of this process's peak resident memory over building the model,
     compiling and running two steps; any backend. Run it in a fresh process
-    (`tools/benchmark.py` does): the peak is per process."""
+    (`tools/benchmark.py` does): the peak is per process.
+
+    Returns:
+        `(megabytes, seconds of the second step)`.
+    """
     before = peak_rss_mb()
     backbone = matched_backbones(length, **model_kwargs)[name]
-    model = classification_model(backbone)
+    model = classification_model(backbone, jit_compile=jit_compile)
     x, y = random_batch(
         tokens_per_batch // length,
         length,
         model_kwargs.get("vocabulary_size", 30522),
     )
-    for _ in range(2):
-        _block(model.train_on_batch(x, y))
-    return peak_rss_mb() - before
+    _block(model.train_on_batch(x, y))
+    start = time.perf_counter()
+    _block(model.train_on_batch(x, y))
+    seconds = time.perf_counter() - start
+    return peak_rss_mb() - before, seconds
 
 
 # === The benchmark ===

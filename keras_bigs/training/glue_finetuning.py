@@ -101,7 +101,9 @@ def build_classifier(run, task):
         keras.utils.set_random_seed(run.recipe.seed)
         sequence_length = run.sequence_length or SCRATCH_SEQUENCE_LENGTH
         backbone = small_backbone(
-            sequence_length, padding_invariant=bool(run.padding_invariant)
+            sequence_length,
+            padding_invariant=bool(run.padding_invariant),
+            **run.recipe.backbone_options(),
         )
         preprocessor = BiGSTextClassifierPreprocessor(
             BiGSTokenizer(),
@@ -114,7 +116,7 @@ def build_classifier(run, task):
             preprocessor=preprocessor,
             dropout=run.dropout,
         )
-    kwargs = {}
+    kwargs = run.recipe.backbone_options()
     if run.padding_invariant is not None:
         kwargs["padding_invariant"] = run.padding_invariant
     preprocessor_kwargs = {}

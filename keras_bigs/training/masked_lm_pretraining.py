@@ -142,10 +142,11 @@ def build_masked_lm(run, load_weights=True):
                 run.sequence_length,
                 padding_invariant=bool(run.padding_invariant),
                 **(run.architecture or {}),
+                **run.recipe.backbone_options(),
             ),
             preprocessor=None,
         )
-    kwargs = {}
+    kwargs = run.recipe.backbone_options()
     if run.padding_invariant is not None:
         kwargs["padding_invariant"] = run.padding_invariant
     masked_lm = BiGSMaskedLM.from_preset(

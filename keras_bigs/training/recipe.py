@@ -51,6 +51,9 @@ class Recipe:
         freeze_ssm: bool. Give the SSM parameters (`A_re`, `A_im`, `C`,
             `D`, `log_step`) no update, as the original's
             `run_glue_freeze.py`.
+        remat: bool. Build the backbone with `remat=True`: each BiGS
+            layer's activations are recomputed in the backward pass instead
+            of stored (`BiGSBackbone`), for long inputs.
         verbose: int. Keras progress output: 0 none, 1 a bar, 2 a line
             per epoch.
 
@@ -78,6 +81,7 @@ class Recipe:
     process_id: int = None
     mixed_precision: str = None
     freeze_ssm: bool = False
+    remat: bool = False
     verbose: int = 1
 
     def with_learning_rate(self, default):
@@ -86,6 +90,11 @@ class Recipe:
         if self.learning_rate is not None:
             return self
         return dataclasses.replace(self, learning_rate=default)
+
+    def backbone_options(self):
+        """The backbone arguments the recipe sets, for `small_backbone`
+        and `from_preset`: `remat` when on (off keeps a preset's)."""
+        return {"remat": True} if self.remat else {}
 
     def optimizer(self, total_steps):
         """The `BiGSAdamW` of the recipe for a run of `total_steps`."""
@@ -161,6 +170,11 @@ FLAGS = {
         "action": "store_true",
         "help": "fine-tune with the SSM parameters (A_re, A_im, C, D, "
         "log_step) frozen, as the original's run_glue_freeze.py",
+    },
+    "remat": {
+        "action": "store_true",
+        "help": "recompute each BiGS layer's activations in the backward "
+        "pass instead of storing them (training memory for long inputs)",
     },
     "verbose": {
         "type": int,

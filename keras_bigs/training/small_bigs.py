@@ -16,6 +16,7 @@ def small_backbone(
     routing="ssm",
     num_heads=None,
     padding_invariant=False,
+    remat=False,
 ):
     """A new, small `BiGSBackbone`.
 
@@ -37,6 +38,8 @@ def small_backbone(
         num_heads: int. Attention heads with `routing="attention"`;
             default `hidden_dim // 64`.
         padding_invariant: bool. Keep padding out of the SSMs (see
+            `BiGSBackbone`).
+        remat: bool. Recompute each layer in the backward pass (see
             `BiGSBackbone`).
 
     Returns:
@@ -61,6 +64,7 @@ def small_backbone(
         routing=routing,
         num_heads=num_heads,
         padding_invariant=padding_invariant,
+        remat=remat,
     )
 
 
@@ -73,7 +77,8 @@ def small_architecture(backbone):
 
     Returns:
         dict: every argument of `small_backbone` but the sequence length
-        (`vocabulary_size`, `num_layers`, `hidden_dim`, ...), from the
+        and `remat` (how it trains, not what it computes):
+        `vocabulary_size`, `num_layers`, `hidden_dim`, ..., from the
         backbone's config.
 
     Example:
@@ -85,6 +90,5 @@ def small_architecture(backbone):
     ```
     """
     config = backbone.get_config()
-    # Every argument of `small_backbone` but the sequence length.
     names = list(inspect.signature(small_backbone).parameters)[1:]
-    return {name: config[name] for name in names}
+    return {name: config[name] for name in names if name != "remat"}

@@ -105,14 +105,14 @@ def build_tagger(run, num_classes):
         keras.utils.set_random_seed(run.recipe.seed)
         sequence_length = run.sequence_length or SCRATCH_SEQUENCE_LENGTH
         return BiGSTokenClassifier(
-            small_backbone(sequence_length),
+            small_backbone(sequence_length, **run.recipe.backbone_options()),
             num_classes=num_classes,
             preprocessor=BiGSTokenClassifierPreprocessor(
                 BiGSTokenizer(), sequence_length=sequence_length
             ),
             dropout=run.dropout,
         )
-    kwargs = {}
+    kwargs = run.recipe.backbone_options()
     if run.sequence_length:
         kwargs["preprocessor"] = BiGSTokenClassifierPreprocessor.from_preset(
             run.preset, sequence_length=run.sequence_length

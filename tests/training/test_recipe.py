@@ -32,6 +32,7 @@ CHANGED = Recipe(
     process_id=1,
     mixed_precision="mixed_bfloat16",
     freeze_ssm=True,
+    remat=True,
     verbose=2,
 )
 
@@ -130,3 +131,53 @@ def test_a_run_field_without_a_flag_is_an_error_unless_kept():
     )
     assert (run.train_file, run.validation_file) == ("t", "v")
     assert run.scheme == TaggingRun.__dataclass_fields__["scheme"].default
+
+
+def test_remat_reaches_every_run_s_backbone_from_scratch_and_preset(tmp_path):
+    from keras_bigs.data.glue_tasks import get_glue_task
+    from keras_bigs.training import GlueRun
+    from keras_bigs.training import PretrainRun
+    from keras_bigs.training.glue_finetuning import build_classifier
+    from keras_bigs.training.masked_lm_pretraining import build_masked_lm
+    from keras_bigs.training.token_classification import build_tagger
+
+    recipe = parsed(["--remat"])
+    assert recipe.backbone_options() == {"remat": True}
+    assert parsed([]).backbone_options() == {}
+    sst2 = get_glue_task("sst2")
+    scratch = {
+        "glue": build_classifier(GlueRun("sst2", recipe=recipe), sst2),
+        "tagging": build_tagger(TaggingRun("train", "dev", recipe=recipe), 5),
+        "pretraining": build_masked_lm(
+            PretrainRun(
+                "out", ["corpus.txt"], sequence_length=32, recipe=recipe
+            )
+        ),
+    }
+    for name, model in scratch.items():
+        assert model.backbone.remat, name
+    preset = str(tmp_path / "preset")
+    build_classifier(GlueRun("sst2"), sst2).save_to_preset(preset)
+    from_preset = {
+        "glue": build_classifier(
+            GlueRun("sst2", preset=preset, recipe=recipe), sst2
+        ),
+        "tagging": build_tagger(
+            TaggingRun("train", "dev", preset=preset, recipe=recipe), 5
+        ),
+        "pretraining": build_masked_lm(
+            PretrainRun(
+                "out",
+                ["corpus.txt"],
+                preset=preset,
+                sequence_length=64,
+                recipe=recipe,
+            )
+        ),
+    }
+    for name, model in from_preset.items():
+        assert model.backbone.remat, name
+    # Without the flag a run keeps the preset's setting (off here).
+    assert not build_classifier(
+        GlueRun("sst2", preset=preset), sst2
+    ).backbone.remat

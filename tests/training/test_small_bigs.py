@@ -27,7 +27,9 @@ def test_small_backbone_defaults_and_named_overrides():
         routing="attention",
         num_heads=1,
         padding_invariant=True,
+        remat=True,
     )
+    assert smaller.remat and not backbone.remat
     assert small_architecture(smaller) == {
         "vocabulary_size": 100,
         "num_layers": 1,
