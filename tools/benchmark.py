@@ -36,27 +36,6 @@ def parse_ints(text):
     return [int(v) for v in text.split(",") if v]
 
 
-def format_table(rows, columns):
-    """`columns`: (header, key, format) triples; missing values print '-'."""
-    header = [c[0] for c in columns]
-    lines = []
-    for row in rows:
-        cells = []
-        for _, key, fmt in columns:
-            value = row.get(key)
-            cells.append("-" if value is None else format(value, fmt))
-        lines.append(cells)
-    widths = [
-        max(len(h), *(len(line[i]) for line in lines))
-        for i, h in enumerate(header)
-    ]
-    out = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
-    out += [
-        "  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines
-    ]
-    return "\n".join(out)
-
-
 MODEL_COLUMNS = [
     ("length", "length", "d"),
     ("batch", "batch_size", "d"),
@@ -215,7 +194,7 @@ def main(argv=None):
             warmup=args.warmup,
         )
         print(
-            format_table(
+            benchmark.format_table(
                 rows,
                 [
                     ("length", "length", "d"),
@@ -270,7 +249,7 @@ def main(argv=None):
                 f"{rows[0]['bert_parameters']:,} parameters "
                 "(ratios are BiGS / BERT throughput)"
             )
-            print(format_table(rows, MODEL_COLUMNS))
+            print(benchmark.format_table(rows, MODEL_COLUMNS))
             report.setdefault("runs", {})[dtype] = {
                 str(row["length"]): row for row in rows
             }

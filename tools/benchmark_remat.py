@@ -94,23 +94,6 @@ def measure(args, length, layers, dtype, remat):
     return float(megabytes), float(seconds)
 
 
-def table(rows):
-    header = [c[0] for c in COLUMNS]
-    cells = [
-        [
-            "-" if row.get(key) is None else format(row[key], fmt)
-            for _, key, fmt in COLUMNS
-        ]
-        for row in rows
-    ]
-    widths = [
-        max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)
-    ]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
-    return "\n".join(lines)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -182,7 +165,7 @@ def main(argv=None):
         else "peak RSS growth of a fresh process, two steps"
     )
     print(f"backend {keras.backend.backend()}; memory: {measure_name}")
-    print(table(rows))
+    print(benchmark.format_table(rows, COLUMNS))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         report = {

@@ -387,3 +387,39 @@ def benchmark_convolution(
             row[f"{conv_mode}_ms"] = 1000 * s
         rows.append(row)
     return rows
+
+
+def format_table(rows, columns):
+    """A benchmark's rows as a right-aligned text table.
+
+    Args:
+        rows: list of dicts.
+        columns: `(header, key, format spec)` triples; a row without the
+            key, or with `None` there, prints "-".
+
+    Example:
+    ```python
+    from keras_bigs.performance.benchmark import format_table
+
+    table = format_table([{"length": 128, "ms": 1.25}, {"length": 4096}],
+                         [("length", "length", "d"), ("ms", "ms", ".1f")])
+    table.splitlines()[2]  # '  4096    -'
+    ```
+    """
+    header = [c[0] for c in columns]
+    lines = []
+    for row in rows:
+        cells = []
+        for _, key, fmt in columns:
+            value = row.get(key)
+            cells.append("-" if value is None else format(value, fmt))
+        lines.append(cells)
+    widths = [
+        max(len(h), *(len(line[i]) for line in lines))
+        for i, h in enumerate(header)
+    ]
+    out = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    out += [
+        "  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines
+    ]
+    return "\n".join(out)
