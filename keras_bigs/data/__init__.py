@@ -27,6 +27,8 @@ from keras_bigs.data.length_buckets import default_buckets
 from keras_bigs.data.length_buckets import pad_to_bucket
 from keras_bigs.data.masked_lm import masked_lm_dataset
 from keras_bigs.data.masked_lm import pack_documents
+from keras_bigs.data.scrolls import SCROLLS_TASKS
+from keras_bigs.data.scrolls import read_scrolls_jsonl
 from keras_bigs.data.text_corpus import text_corpus_dataset
 from keras_bigs.data.text_corpus import tfds_text_dataset
 
@@ -47,6 +49,8 @@ __all__ = [
     "glue_training_data",
     "GlueExamples",
     "read_glue_tsv",
+    "SCROLLS_TASKS",
+    "read_scrolls_jsonl",
     "HDF5_SHARD_KEYS",
     "hdf5_shard_dataset",
     "hold_out_every",

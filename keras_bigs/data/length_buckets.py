@@ -154,7 +154,9 @@ def bucket_batches(dataset, batch_size, buckets, drop_remainder=False):
 
     Args:
         dataset: unbatched `(x, ...)` or `x` elements, `x` a dict with the
-            `SEQUENCE_INPUTS` (of any length; rows are padded or cut).
+            `SEQUENCE_INPUTS` (of any length; rows are padded or cut), of
+            one row or several (`(choices, length)`, bucketed by the
+            longest).
         batch_size: int.
         buckets: increasing lengths (see `check_buckets`).
         drop_remainder: bool. Drop each bucket's last partial batch, so
@@ -183,8 +185,10 @@ def bucket_batches(dataset, batch_size, buckets, drop_remainder=False):
         return element[0] if isinstance(element, tuple) else element
 
     def key(*element):
-        length = real_lengths(inputs_of(element)["padding_mask"])
-        return tf.cast(bucket_index(length, buckets), tf.int64)
+        # An example with several rows (a multiple-choice example's
+        # choices) goes by its longest.
+        mask = inputs_of(element)["padding_mask"]
+        return tf.cast(batch_bucket_index(mask, buckets), tf.int64)
 
     def batch(_, window):
         return window.padded_batch(batch_size, drop_remainder=drop_remainder)

@@ -32,7 +32,10 @@ from keras_bigs.training.recipe import PRETRAINING_DEFAULTS
 from keras_bigs.training.recipe import Recipe
 from keras_bigs.training.recipe import add_recipe_arguments
 from keras_bigs.training.schedules import WarmupDecay
+from keras_bigs.training.scrolls_finetuning import ScrollsRun
+from keras_bigs.training.scrolls_finetuning import finetune_scrolls
 from keras_bigs.training.sequence_length import extend_sequence_length
+from keras_bigs.training.sequence_length import fit_to_sequence_length
 from keras_bigs.training.small_bigs import small_backbone
 from keras_bigs.training.token_classification import TaggingRun
 from keras_bigs.training.token_classification import finetune_tagger
@@ -53,6 +56,8 @@ __all__ = [
     "finetune",
     "GlueRun",
     "finetune_glue",
+    "ScrollsRun",
+    "finetune_scrolls",
     "PretrainRun",
     "pretrain",
     "accuracy",
@@ -71,5 +76,6 @@ __all__ = [
     "add_recipe_arguments",
     "WarmupDecay",
     "extend_sequence_length",
+    "fit_to_sequence_length",
     "small_backbone",
 ]

@@ -21,6 +21,7 @@ from keras_bigs.training.callbacks import TaskMetricsEvaluation
 from keras_bigs.training.finetuning import FineTuningTask
 from keras_bigs.training.finetuning import finetune
 from keras_bigs.training.recipe import Recipe
+from keras_bigs.training.sequence_length import fit_to_sequence_length
 from keras_bigs.training.small_bigs import small_backbone
 
 # From scratch: SST-2's sentences fit in 64 tokens.
@@ -131,13 +132,14 @@ def build_classifier(run, task):
     # An MNLI head (3 classes) only fits MNLI itself; other tasks get a new
     # head on the MNLI-tuned backbone.
     from_mnli_head = run.from_mnli is not None and task.name != "mnli"
-    return BiGSClassifier.from_preset(
+    classifier = BiGSClassifier.from_preset(
         start,
         num_classes=task.num_classes,
         reinitialize_head=run.reinitialize_head or from_mnli_head,
         dropout=run.dropout,
         **kwargs,
     )
+    return fit_to_sequence_length(classifier, run.sequence_length, start)
 
 
 def check_export(export_dir):

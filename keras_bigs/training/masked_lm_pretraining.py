@@ -33,7 +33,7 @@ from keras_bigs.training.masked_lm_evaluation import HeldOutEvaluation
 from keras_bigs.training.masked_lm_evaluation import read_heldout_log
 from keras_bigs.training.recipe import PRETRAINING_DEFAULTS
 from keras_bigs.training.recipe import Recipe
-from keras_bigs.training.sequence_length import extend_sequence_length
+from keras_bigs.training.sequence_length import fit_to_sequence_length
 from keras_bigs.training.small_bigs import small_architecture
 from keras_bigs.training.small_bigs import small_backbone
 
@@ -152,9 +152,7 @@ def build_masked_lm(run, load_weights=True):
     masked_lm = BiGSMaskedLM.from_preset(
         run.preset, preprocessor=None, load_weights=load_weights, **kwargs
     )
-    if masked_lm.backbone.max_sequence_length < run.sequence_length:
-        masked_lm = extend_sequence_length(masked_lm, run.sequence_length)
-    return masked_lm
+    return fit_to_sequence_length(masked_lm, run.sequence_length, run.preset)
 
 
 def resumed_masked_lm(run, setup, checkpoints):

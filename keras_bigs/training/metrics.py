@@ -109,12 +109,15 @@ def spearman(predictions, labels):
 
 METRICS = {
     "accuracy": accuracy,
+    # A multiple-choice answer matches the reference text exactly when the
+    # right option is chosen (SCROLLS's QuALITY metric).
+    "exact_match": accuracy,
     "f1": f1,
     "matthews_corrcoef": matthews_corrcoef,
     "pearson": pearson,
     "spearman": spearman,
 }
-CLASSIFICATION_METRICS = ("accuracy", "f1", "matthews_corrcoef")
+CLASSIFICATION_METRICS = ("accuracy", "exact_match", "f1", "matthews_corrcoef")
 
 
 def _as_predictions(predictions, name):
@@ -134,7 +137,7 @@ def compute_metrics(metric_names, predictions, labels):
     """Several GLUE metrics at once.
 
     Args:
-        metric_names: metric names (`"accuracy"`, `"f1"`,
+        metric_names: metric names (`"accuracy"`, `"exact_match"`, `"f1"`,
             `"matthews_corrcoef"`, `"pearson"`, `"spearman"`), or a GLUE
             task name (e.g. `"mrpc"`: that task's metrics).
         predictions: predicted classes `(n,)`, class scores `(n, classes)`

@@ -134,3 +134,26 @@ def extend_sequence_length(model, sequence_length):
         sequence_length,
     )
     return new_model
+
+
+def fit_to_sequence_length(model, sequence_length, source):
+    """`model`, or a copy extended to `sequence_length` tokens when that is
+    longer than its position table (`extend_sequence_length`), saying so;
+    what a training tool does with a `--sequence-length` beyond its
+    preset's.
+
+    Args:
+        model: a `BiGSBackbone`, or a task built on one.
+        sequence_length: int or `None` (keep the model).
+        source: the preset's name, for the message.
+    """
+    backbone = getattr(model, "backbone", model)
+    trained = backbone.max_sequence_length
+    if not sequence_length or sequence_length <= trained:
+        return model
+    print(
+        f"Extending the position table of {source} from {trained} to "
+        f"{sequence_length} tokens (its learned rows repeated, as "
+        "Longformer; the SSM kernels are computed for each input length)."
+    )
+    return extend_sequence_length(model, sequence_length)

@@ -23,6 +23,7 @@ from keras_bigs.training.entity_metrics import entity_scores
 from keras_bigs.training.finetuning import FineTuningTask
 from keras_bigs.training.finetuning import finetune
 from keras_bigs.training.recipe import Recipe
+from keras_bigs.training.sequence_length import fit_to_sequence_length
 from keras_bigs.training.small_bigs import small_backbone
 
 # From scratch: CoNLL-2003 sentences fit in 128 wordpieces.
@@ -117,9 +118,10 @@ def build_tagger(run, num_classes):
         kwargs["preprocessor"] = BiGSTokenClassifierPreprocessor.from_preset(
             run.preset, sequence_length=run.sequence_length
         )
-    return BiGSTokenClassifier.from_preset(
+    tagger = BiGSTokenClassifier.from_preset(
         run.preset, num_classes=num_classes, dropout=run.dropout, **kwargs
     )
+    return fit_to_sequence_length(tagger, run.sequence_length, run.preset)
 
 
 class TaggingFineTuning(FineTuningTask):

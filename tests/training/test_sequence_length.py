@@ -149,3 +149,34 @@ def test_errors():
         match="needs a `BiGSBackbone` or a task built on one; received Dense",
     ):
         extend_sequence_length(keras.layers.Dense(2), 32)
+
+
+def test_a_training_run_longer_than_its_preset_extends_it(tmp_path, capsys):
+    from keras_bigs.data.glue_tasks import get_glue_task
+    from keras_bigs.training import GlueRun
+    from keras_bigs.training import fit_to_sequence_length
+    from keras_bigs.training.glue_finetuning import build_classifier
+
+    sst2 = get_glue_task("sst2")
+    preset = str(tmp_path / "preset")
+    build_classifier(GlueRun("sst2", sequence_length=32), sst2).save_to_preset(
+        preset
+    )
+    same = keras_bigs.BiGSClassifier.from_preset(preset)
+    for length in (None, 16, 32):
+        assert fit_to_sequence_length(same, length, preset) is same
+    assert capsys.readouterr().out == ""
+    longer = build_classifier(
+        GlueRun("sst2", preset=preset, sequence_length=48), sst2
+    )
+    assert f"{preset} from 32 to 48 tokens" in capsys.readouterr().out
+    assert longer.backbone.max_sequence_length == 48
+    assert longer.preprocessor.sequence_length == 48
+    table = keras.ops.convert_to_numpy(
+        longer.backbone.position_embedding.position_embeddings
+    )
+    learned = keras.ops.convert_to_numpy(
+        same.backbone.position_embedding.position_embeddings
+    )
+    np.testing.assert_array_equal(table[:32], learned)
+    np.testing.assert_array_equal(table[32:], learned[:16])
