@@ -17,6 +17,9 @@ import keras_hub
 TESTED_KERAS_HUB = "0.32"
 
 try:
+    # Assignments inside `untracked()` are not tracked (Keras wraps a list
+    # or dict attribute of a layer and checks every element).
+    from keras.src.utils.tracking import DotNotTrackScope as untracked
     from keras_hub.src.utils.preset_utils import KerasPresetLoader
     from keras_hub.src.utils.preset_utils import PresetLoader
     from keras_hub.src.utils.preset_utils import builtin_presets
@@ -236,5 +239,6 @@ __all__ = [
     "masked_lm_head_parts",
     "optimizer_variable_key",
     "register_presets",
+    "untracked",
     "uses_tf_workflow",
 ]
