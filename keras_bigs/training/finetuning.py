@@ -173,6 +173,7 @@ def run_results(trained, task, recipe, setup, seconds, throughput):
         "preset": task.preset,
         "architecture": (None if task.preset else small_architecture(backbone)),
         "sequence_length": trained.model.preprocessor.sequence_length,
+        "remat": backbone.remat,
         "backend": keras.backend.backend(),
         "strategy": setup.kind,
         "batch_size": recipe.batch_size,

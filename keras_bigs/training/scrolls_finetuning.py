@@ -199,7 +199,6 @@ class ScrollsFineTuning(FineTuningTask):
             **trained.scores,
             "num_train_examples": self.data.num_train,
             "padding_invariant": trained.model.backbone.padding_invariant,
-            "remat": trained.model.backbone.remat,
             "buckets": list(buckets) if buckets else None,
         }
 

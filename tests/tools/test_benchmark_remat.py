@@ -42,12 +42,8 @@ def test_benchmark_remat_writes_both_columns_and_the_growth_per_layer(
     for row in rows:
         assert row["memory_mb"] > 0 and row["remat_memory_mb"] > 0
         assert row["memory_ratio"] == row["remat_memory_mb"] / row["memory_mb"]
-    for shallow, deep in (rows[:2], rows[2:]):
-        for prefix in ("", "remat_"):
-            assert (
-                deep[f"{prefix}memory_per_layer_mb"]
-                == (deep[f"{prefix}memory_mb"] - shallow[f"{prefix}memory_mb"])
-                / 2
-            )
-    # A longer input needs more memory per layer.
-    assert rows[3]["memory_per_layer_mb"] > rows[1]["memory_per_layer_mb"]
+    shallow, deep = rows
+    for prefix in ("", "remat_"):
+        grown = deep[f"{prefix}memory_mb"] - shallow[f"{prefix}memory_mb"]
+        assert deep[f"{prefix}memory_per_layer_mb"] == grown / 2
+        assert grown > 0
