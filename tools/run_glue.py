@@ -25,6 +25,7 @@ import keras
 from keras_bigs.data import DEFAULT_VALIDATION_FRACTION
 from keras_bigs.data import GLUE_TASKS
 from keras_bigs.serving import check_destination
+from keras_bigs.training.command_line import add_finetuning_arguments
 from keras_bigs.training.command_line import add_padding_arguments
 from keras_bigs.training.command_line import run_from_args
 from keras_bigs.training.command_line import run_tool
@@ -90,14 +91,7 @@ def parse_args(argv=None):
         "MNLI itself); needed when its size differs",
     )
     add_padding_arguments(model)
-    model.add_argument("--dropout", type=float, default=0.1)
-    train = parser.add_argument_group("training")
-    train.add_argument(
-        "--epochs", type=int, help="default 3 from a preset, 1 from scratch"
-    )
-    train.add_argument(
-        "--max-steps", type=int, help="stop after this many steps"
-    )
+    add_finetuning_arguments(parser, model)
     add_recipe_arguments(parser, LEARNING_RATES)
     parser.add_argument("--output-dir", required=True)
     parser.add_argument(

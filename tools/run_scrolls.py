@@ -24,6 +24,7 @@ import json
 import sys
 
 from keras_bigs.data.scrolls import SCROLLS_TASKS
+from keras_bigs.training.command_line import add_finetuning_arguments
 from keras_bigs.training.command_line import add_padding_arguments
 from keras_bigs.training.command_line import run_from_args
 from keras_bigs.training.command_line import run_tool
@@ -60,14 +61,7 @@ def parse_args(argv=None):
     )
     model.add_argument("--num-layers", type=int, default=2, help="from scratch")
     add_padding_arguments(model)
-    model.add_argument("--dropout", type=float, default=0.1)
-    train = parser.add_argument_group("training")
-    train.add_argument(
-        "--epochs", type=int, help="default 3 from a preset, 1 from scratch"
-    )
-    train.add_argument(
-        "--max-steps", type=int, help="stop after this many steps"
-    )
+    add_finetuning_arguments(parser, model)
     add_recipe_arguments(parser, LEARNING_RATES, batch_size=8)
     parser.add_argument("--output-dir", required=True)
     args = parser.parse_args(argv)

@@ -100,6 +100,22 @@ def add_corpus_arguments(parser, glue_sentences, heldout_every):
     corpus.add_argument("--tfds-text-key", default="text")
 
 
+def add_finetuning_arguments(parser, model):
+    """`--dropout` (the head's) in the `model` group, and a "training"
+    group with `--epochs` and `--max-steps`: the flags of the tools that
+    fine-tune through `finetune`, which default epochs by where the model
+    starts."""
+    model.add_argument("--dropout", type=float, default=0.1)
+    train = parser.add_argument_group("training")
+    train.add_argument(
+        "--epochs", type=int, help="default 3 from a preset, 1 from scratch"
+    )
+    train.add_argument(
+        "--max-steps", type=int, help="stop after this many steps"
+    )
+    return train
+
+
 def run_from_args(run_class, args, **flags):
     """The run (`GlueRun`, `PretrainRun`, ...) that parsed flags describe:
     its `recipe` from the recipe flags (`Recipe.from_args`), every other

@@ -11,6 +11,7 @@ import time
 
 import keras
 
+from keras_bigs.training.callbacks import TaskMetricsEvaluation
 from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.callbacks import logging_callbacks
 from keras_bigs.training.compilations import TraceCounter
@@ -86,6 +87,47 @@ class FineTuningTask:
         """Write what the task keeps beside `best_model/`; returns entries
         for `eval_results.json`."""
         return {}
+
+
+class ExamplesFineTuning(FineTuningTask):
+    """A task whose data is a `GlueTrainingData` (`self.data`, from
+    `read_data`) of `(x, label)` examples and whose model's preprocessor
+    packs them: batches grouped by the preprocessor's length buckets,
+    scored each epoch with `self.task.metrics`. GLUE and SCROLLS
+    fine-tuning are two."""
+
+    def buckets(self, preprocessor):
+        return preprocessor.padding_lengths
+
+    def training_dataset_fn(
+        self, preprocessor, batch_size, seed, drop_remainder
+    ):
+        return self.data.training_dataset_fn(
+            preprocessor,
+            batch_size,
+            seed,
+            drop_remainder,
+            self.buckets(preprocessor),
+        )
+
+    def evaluation(self, preprocessor, batch_size):
+        validation = self.data.evaluation_dataset(
+            preprocessor, batch_size, self.buckets(preprocessor)
+        )
+        return TaskMetricsEvaluation(validation, self.task.metrics)
+
+    def results(self, trained):
+        buckets = self.buckets(trained.model.preprocessor)
+        return {
+            "task": self.task.name,
+            "split": self.data.evaluation_split,
+            "num_eval_examples": int(len(trained.evaluation.labels)),
+            **trained.scores,
+            "num_train_examples": self.data.num_train,
+            "padding_invariant": trained.model.backbone.padding_invariant,
+            "buckets": list(buckets) if buckets else None,
+            "compiled_programs": trained.programs,
+        }
 
 
 @dataclasses.dataclass(frozen=True)

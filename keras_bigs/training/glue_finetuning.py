@@ -17,8 +17,7 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs.serving import check_destination
 from keras_bigs.serving import export_for_serving
-from keras_bigs.training.callbacks import TaskMetricsEvaluation
-from keras_bigs.training.finetuning import FineTuningTask
+from keras_bigs.training.finetuning import ExamplesFineTuning
 from keras_bigs.training.finetuning import finetune
 from keras_bigs.training.recipe import Recipe
 from keras_bigs.training.sequence_length import fit_to_sequence_length
@@ -165,7 +164,7 @@ def export_summary(classifier, export_dir, pairs):
     return summary
 
 
-class GlueFineTuning(FineTuningTask):
+class GlueFineTuning(ExamplesFineTuning):
     """A GLUE task for `finetune`: the task's train and evaluation splits,
     the classifier of `build_classifier`, the task's official metrics.
 
@@ -200,39 +199,6 @@ class GlueFineTuning(FineTuningTask):
 
     def build_model(self):
         return build_classifier(self.run, self.task)
-
-    def buckets(self, preprocessor):
-        return preprocessor.padding_lengths
-
-    def training_dataset_fn(
-        self, preprocessor, batch_size, seed, drop_remainder
-    ):
-        return self.data.training_dataset_fn(
-            preprocessor,
-            batch_size,
-            seed,
-            drop_remainder,
-            self.buckets(preprocessor),
-        )
-
-    def evaluation(self, preprocessor, batch_size):
-        validation = self.data.evaluation_dataset(
-            preprocessor, batch_size, self.buckets(preprocessor)
-        )
-        return TaskMetricsEvaluation(validation, self.task.metrics)
-
-    def results(self, trained):
-        buckets = self.buckets(trained.model.preprocessor)
-        return {
-            "task": self.task.name,
-            "split": self.data.evaluation_split,
-            "num_eval_examples": int(len(trained.evaluation.labels)),
-            **trained.scores,
-            "num_train_examples": self.data.num_train,
-            "padding_invariant": trained.model.backbone.padding_invariant,
-            "buckets": list(buckets) if buckets else None,
-            "compiled_programs": trained.programs,
-        }
 
     def save(self, model, output_dir):
         if not self.run.export_dir:

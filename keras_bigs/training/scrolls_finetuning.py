@@ -20,8 +20,7 @@ from keras_bigs.models.bigs_text_classifier_preprocessor import (
     BiGSTextClassifierPreprocessor,
 )
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
-from keras_bigs.training.callbacks import TaskMetricsEvaluation
-from keras_bigs.training.finetuning import FineTuningTask
+from keras_bigs.training.finetuning import ExamplesFineTuning
 from keras_bigs.training.finetuning import finetune
 from keras_bigs.training.recipe import Recipe
 from keras_bigs.training.sequence_length import fit_to_sequence_length
@@ -130,7 +129,7 @@ def build_scrolls_model(run):
     return model
 
 
-class ScrollsFineTuning(FineTuningTask):
+class ScrollsFineTuning(ExamplesFineTuning):
     """A SCROLLS task for `finetune`: `train.jsonl` and `validation.jsonl`
     of `run.data_dir`, the model of `build_scrolls_model`, the paper's
     metric (accuracy for ContractNLI, exact match for QuALITY).
@@ -169,38 +168,6 @@ class ScrollsFineTuning(FineTuningTask):
 
     def build_model(self):
         return build_scrolls_model(self.run)
-
-    def buckets(self, preprocessor):
-        return preprocessor.padding_lengths
-
-    def training_dataset_fn(
-        self, preprocessor, batch_size, seed, drop_remainder
-    ):
-        return self.data.training_dataset_fn(
-            preprocessor,
-            batch_size,
-            seed,
-            drop_remainder,
-            self.buckets(preprocessor),
-        )
-
-    def evaluation(self, preprocessor, batch_size):
-        validation = self.data.evaluation_dataset(
-            preprocessor, batch_size, self.buckets(preprocessor)
-        )
-        return TaskMetricsEvaluation(validation, self.task.metrics)
-
-    def results(self, trained):
-        buckets = self.buckets(trained.model.preprocessor)
-        return {
-            "task": self.task.name,
-            "split": "validation",
-            "num_eval_examples": int(len(trained.evaluation.labels)),
-            **trained.scores,
-            "num_train_examples": self.data.num_train,
-            "padding_invariant": trained.model.backbone.padding_invariant,
-            "buckets": list(buckets) if buckets else None,
-        }
 
 
 def finetune_scrolls(run):
