@@ -27,9 +27,11 @@ def test_small_backbone_defaults_and_named_overrides():
         routing="attention",
         num_heads=1,
         padding_invariant=True,
-        remat=True,
     )
-    assert smaller.remat and not backbone.remat
+    # remat is how it trains, not its architecture: kept out of the record.
+    rematerialized = small_backbone(8, num_layers=1, hidden_dim=8, remat=True)
+    assert rematerialized.remat and not backbone.remat
+    assert "remat" not in small_architecture(rematerialized)
     assert small_architecture(smaller) == {
         "vocabulary_size": 100,
         "num_layers": 1,
