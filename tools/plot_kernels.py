@@ -4,7 +4,9 @@ MODEL is anything `BiGSBackbone.from_preset` loads: a registered preset
 name, a keras-hub preset folder (a fine-tuned model saved with
 `save_to_preset`) or an original BiGS checkpoint folder. Writes Figure 3
 (per layer, |forward kernel| at relative positions -P..-1 and |backward
-kernel| at 1..P, min-max scaled per layer) to --output; with --compare,
+kernel| at 1..P, min-max scaled per layer) to --output and prints each
+layer's reach (`kernel_reach`: how many tokens its kernels carry a token
+before the taps fall below --reach-threshold); with --compare,
 also Figure 4 (each layer's unscaled profile over every relative position,
 MODEL against OTHER) to --compare-output. --json writes the numbers.
 
@@ -20,6 +22,7 @@ import sys
 import warnings
 
 import keras_bigs
+from keras_bigs.analysis import kernel_reach
 from keras_bigs.analysis import layer_kernels
 from keras_bigs.analysis import plot_kernel_comparison
 from keras_bigs.analysis import plot_kernel_heatmap
@@ -31,6 +34,26 @@ def load_backbone(model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. a masked-LM without pooler
         return keras_bigs.BiGSBackbone.from_preset(model)
+
+
+def print_reach(backbone, forward, backward, args):
+    """Print and return each layer's reach (`kernel_reach`)."""
+    length = args.reach_length or backbone.max_sequence_length
+    if length != forward.shape[-1]:
+        forward, backward = layer_kernels(backbone, length)
+    reach = kernel_reach(forward, backward, args.reach_threshold)
+    print(
+        f"reach (tokens at which a tap falls below {args.reach_threshold:g} "
+        f"of the kernel's largest; searched to {length - 1}):"
+    )
+    for layer, (left, right) in enumerate(reach):
+        print(f"  layer {layer}: forward {left}, backward {right}")
+    return {
+        "threshold": args.reach_threshold,
+        "length": length,
+        "forward": reach[:, 0].tolist(),
+        "backward": reach[:, 1].tolist(),
+    }
 
 
 def main(argv=None):
@@ -58,6 +81,19 @@ def main(argv=None):
         type=int,
         nargs="+",
         help="layers drawn in Figure 4; default all",
+    )
+    parser.add_argument(
+        "--reach-length",
+        type=int,
+        help="taps searched for each layer's reach (how far its kernels "
+        "carry a token); default max_sequence_length",
+    )
+    parser.add_argument(
+        "--reach-threshold",
+        type=float,
+        default=1e-3,
+        help="a tap within reach weighs at least this share of the "
+        "kernel's largest; default 1e-3",
     )
     parser.add_argument("--json", help="write the numbers here")
     args = parser.parse_args(argv)
@@ -95,6 +131,7 @@ def main(argv=None):
         f"wrote {args.output} ({profile.shape[0]} layers, positions "
         f"{-positions}..{positions})"
     )
+    report["reach"] = print_reach(backbone, forward, backward, args)
 
     if args.compare:
         other = load_backbone(args.compare)

@@ -13,6 +13,7 @@ from keras_bigs.analysis.agreement import generate_agreement_probes
 from keras_bigs.analysis.agreement import read_probe_tsv
 from keras_bigs.analysis.agreement import run_agreement_probes
 from keras_bigs.analysis.agreement import write_probe_tsv
+from keras_bigs.analysis.kernels import kernel_reach
 from keras_bigs.analysis.kernels import layer_kernels
 from keras_bigs.analysis.kernels import plot_kernel_comparison
 from keras_bigs.analysis.kernels import plot_kernel_heatmap
@@ -29,6 +30,7 @@ __all__ = [
     "ProbeItem",
     "classifier_predictions",
     "generate_agreement_probes",
+    "kernel_reach",
     "layer_kernels",
     "metrics_by_length",
     "plot_kernel_comparison",

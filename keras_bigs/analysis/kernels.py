@@ -147,6 +147,52 @@ def relative_position_profile(forward, backward, positions, scale=True):
     return np.arange(-positions, positions + 1), profile
 
 
+def kernel_reach(forward, backward, threshold=1e-3):
+    """How far each layer's SSMs carry a token: per layer and direction,
+    the largest distance `l` whose tap still weighs at least `threshold`
+    of the kernel's largest, `|K[l]| >= threshold * max |K|`.
+
+    A kernel's taps decay as `exp(Re(A) Δ l)`: a token further away than
+    the reach reaches the layer's output (and gets gradient through it)
+    only at below `threshold` of the nearest tokens' weight.
+
+    Args:
+        forward, backward: `(num_layers, length)` kernels (from
+            `layer_kernels`), or `(num_layers, channels, length)`, where
+            the absolute values are averaged over channels.
+        threshold: float in (0, 1].
+
+    Returns:
+        `(num_layers, 2)` int array: the forward (leftward) and backward
+        (rightward) reach in tokens, at most `length - 1`.
+
+    Example:
+    ```python
+    import numpy as np
+    from keras_bigs.analysis import kernel_reach
+
+    taps = np.arange(8)
+    forward = np.array([0.5 ** taps])  # halves every token
+    backward = np.array([0.9 ** taps])
+    kernel_reach(forward, backward, threshold=0.1).tolist()  # [[3, 7]]
+    ```
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError(
+            f"`threshold` must be in (0, 1]; received {threshold}."
+        )
+    reaches = []
+    for kernels in (forward, backward):
+        magnitude = np.abs(np.asarray(kernels, dtype=np.float64))
+        if magnitude.ndim == 3:  # One kernel per channel: their mean.
+            magnitude = magnitude.mean(axis=1)
+        strong = magnitude >= threshold * magnitude.max(axis=-1, keepdims=True)
+        # The last strong tap: the first strong one counted from the end.
+        last = magnitude.shape[-1] - 1 - np.argmax(strong[:, ::-1], axis=-1)
+        reaches.append(last)
+    return np.stack(reaches, axis=-1)
+
+
 def plot_kernel_heatmap(offsets, profile, path, title=None):
     """Figure 3: one heat-map row per layer over relative positions.
 

@@ -4,6 +4,7 @@ import pytest
 from keras import ops
 
 import keras_bigs
+from keras_bigs.analysis import kernel_reach
 from keras_bigs.analysis import layer_kernels
 from keras_bigs.analysis import plot_kernel_comparison
 from keras_bigs.analysis import plot_kernel_heatmap
@@ -138,3 +139,40 @@ def test_figures_are_written(tmp_path):
         plot_kernel_comparison(
             all_offsets, [ours, theirs[:1]], ["a", "b"], tmp_path / "bad.png"
         )
+
+
+def test_reach_is_where_a_decaying_kernel_falls_below_the_threshold():
+    # |K[l]| = exp(-Δ l / 2): below 1e-3 of K[0] past l = 2 ln(1000) / Δ.
+    taps = np.arange(5000, dtype=np.float64)
+    steps = np.array([0.01, 0.1, 1.0])
+    decaying = np.exp(-0.5 * steps[:, None] * taps)
+    oscillating = decaying * np.cos(0.3 * taps)  # an envelope's reach
+    reach = kernel_reach(decaying, oscillating)
+    expected = np.floor(2 * np.log(1000) / steps).astype(int)
+    np.testing.assert_array_equal(reach[:, 0], expected)  # 1381, 138, 13
+    assert np.all(reach[:, 1] <= expected)
+    assert np.all(reach[:, 1] >= expected - 11)  # within one period
+    # A kernel that never falls below the threshold reaches its end.
+    flat = np.ones((1, 50))
+    assert kernel_reach(flat, flat).tolist() == [[49, 49]]
+    with pytest.raises(ValueError, match="`threshold` must be in"):
+        kernel_reach(flat, flat, threshold=0)
+
+
+def test_reach_of_a_layer_is_that_of_its_impulse_response():
+    backbone = tiny_backbone()
+    forward, backward = layer_kernels(backbone, 24)
+    reach = kernel_reach(forward, backward, threshold=0.05)
+    for layer, block in enumerate(backbone.bigs_layers):
+        response = np.abs(impulse_response(block.fs4, 24, 8)[0])
+        strong = np.nonzero(response >= 0.05 * response.max())[0]
+        assert reach[layer, 0] == strong.max()
+    # Per-channel kernels: the reach of their mean magnitude.
+    per_channel = tiny_backbone(kernel_per_channel=True)
+    forward, backward = layer_kernels(per_channel, 24)
+    np.testing.assert_array_equal(
+        kernel_reach(forward, backward),
+        kernel_reach(
+            np.abs(forward).mean(axis=1), np.abs(backward).mean(axis=1)
+        ),
+    )

@@ -10,6 +10,7 @@ import pytest
 from keras import ops
 
 import keras_bigs
+from keras_bigs.analysis import kernel_reach
 from keras_bigs.analysis import layer_kernels
 from keras_bigs.analysis import relative_position_profile
 from tests.analysis.test_length import tiny_classifier
@@ -37,6 +38,8 @@ def test_plot_kernels_figures_and_numbers(tmp_path):
             other,
             "--positions",
             "8",
+            "--reach-length",
+            "4096",
             "--json",
             str(tmp_path / "k.json"),
         ]
@@ -55,6 +58,14 @@ def test_plot_kernels_figures_and_numbers(tmp_path):
     np.testing.assert_allclose(
         report["figure3"]["min_max_scaled"], expected, atol=1e-6
     )
+    # Each layer's reach, over kernels longer than the model's table.
+    reach = kernel_reach(*layer_kernels(backbone, 4096))
+    assert report["reach"] == {
+        "threshold": 1e-3,
+        "length": 4096,
+        "forward": reach[:, 0].tolist(),
+        "backward": reach[:, 1].tolist(),
+    }
     block = backbone.bigs_layers[2]
     figure4 = np.asarray(report["figure4"]["model"])
     assert figure4.shape == (3, 127)
