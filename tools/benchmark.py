@@ -18,6 +18,9 @@ length (--rss-memory; slower).
         --lengths 128,256,512,1024
     KERAS_BACKEND=jax python tools/benchmark.py --lengths 128,1024 \\
         --dtypes float32,mixed_bfloat16
+    # longer than a step's tokens: one sequence a step; BERT up to 4,096
+    KERAS_BACKEND=jax python tools/benchmark.py \\
+        --lengths 1024,4096,16384,65536 --bert-max-length 4096
 """
 
 import argparse
@@ -36,9 +39,12 @@ def parse_ints(text):
     return [int(v) for v in text.split(",") if v]
 
 
+MODEL_LABELS = {"bigs": "BiGS", "bert": "BERT"}
+
 MODEL_COLUMNS = [
     ("length", "length", "d"),
     ("batch", "batch_size", "d"),
+    ("tokens/step", "tokens_per_step", "d"),
     ("conv", "conv_mode", "s"),
     ("BiGS train tok/s", "bigs_train_tokens_per_s", ".0f"),
     ("BERT train tok/s", "bert_train_tokens_per_s", ".0f"),
@@ -105,7 +111,17 @@ def main(argv=None):
     parser.add_argument(
         "--lengths", type=parse_ints, default=[128, 512, 1024, 2048, 4096]
     )
-    parser.add_argument("--tokens-per-batch", type=int, default=8192)
+    parser.add_argument(
+        "--tokens-per-batch",
+        type=int,
+        default=8192,
+        help="tokens in a training step (one sequence at longer lengths)",
+    )
+    parser.add_argument(
+        "--bert-max-length",
+        type=int,
+        help="run BERT only up to this length (BiGS alone above it)",
+    )
     parser.add_argument(
         "--repeats",
         type=int,
@@ -219,15 +235,19 @@ def main(argv=None):
                     memory=not rss,
                     inference=not args.no_inference,
                     untimed_per_turn=args.untimed_per_turn,
+                    bert_max_length=args.bert_max_length,
                     **model_kwargs(args, dtype),
                 )
                 if rss:
                     for name in benchmark.MODEL_NAMES:
-                        row[f"{name}_peak_memory_mb"] = rss_probe(
-                            args, name, length, dtype
-                        )
+                        if f"{name}_train_tokens_per_s" in row:
+                            row[f"{name}_peak_memory_mb"] = rss_probe(
+                                args, name, length, dtype
+                            )
                     # A tiny model may not raise the peak set by imports.
-                    if row["bigs_peak_memory_mb"] > 0:
+                    if row.get("bert_peak_memory_mb") and (
+                        row["bigs_peak_memory_mb"] > 0
+                    ):
                         row["memory_ratio"] = (
                             row["bert_peak_memory_mb"]
                             / row["bigs_peak_memory_mb"]
@@ -237,17 +257,22 @@ def main(argv=None):
                     row["memory_measure"] = "XLA buffer plan of the step"
                 rows.append(row)
                 print(
-                    f"[{dtype}] length {length}: train ratio "
-                    f"{row['train_ratio']:.2f}",
+                    f"[{dtype}] length {length}: BiGS "
+                    f"{row['bigs_train_tokens_per_s']:.0f} training "
+                    "tokens/s",
                     flush=True,
                 )
             print(
                 f"\n{dtype}, {report['machine']['backend']}, "
-                f"{args.tokens_per_batch} tokens per batch, dropout "
+                f"{args.tokens_per_batch} tokens per step (one sequence "
+                "at longer lengths), dropout "
                 f"{args.dropout}, "
-                f"BiGS {rows[0]['bigs_parameters']:,} / BERT "
-                f"{rows[0]['bert_parameters']:,} parameters "
-                "(ratios are BiGS / BERT throughput)"
+                + " / ".join(
+                    f"{label} {rows[0][f'{name}_parameters']:,}"
+                    for name, label in MODEL_LABELS.items()
+                    if f"{name}_parameters" in rows[0]
+                )
+                + " parameters (ratios are BiGS / BERT throughput)"
             )
             print(benchmark.format_table(rows, MODEL_COLUMNS))
             report.setdefault("runs", {})[dtype] = {
@@ -261,15 +286,18 @@ def main(argv=None):
             for dtype in dtypes[1:]:
                 for length, row in report["runs"][dtype].items():
                     base = report["lengths"][length]
-                    speedups.setdefault(dtype, {})[length] = {
+                    speedups.setdefault(dtype, {})[length] = ratios = {
                         name: row[f"{name}_train_tokens_per_s"]
                         / base[f"{name}_train_tokens_per_s"]
                         for name in benchmark.MODEL_NAMES
+                        if f"{name}_train_tokens_per_s" in row
                     }
                     print(
-                        f"  {dtype} at {length}: BiGS "
-                        f"{speedups[dtype][length]['bigs']:.2f}x, BERT "
-                        f"{speedups[dtype][length]['bert']:.2f}x"
+                        f"  {dtype} at {length}: "
+                        + ", ".join(
+                            f"{MODEL_LABELS[name]} {ratio:.2f}x"
+                            for name, ratio in ratios.items()
+                        )
                     )
     if args.json:
         benchmark.write_results(args.json, report)

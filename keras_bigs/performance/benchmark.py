@@ -159,7 +159,10 @@ def xla_step_memory_mb(model, x, y):
         )
     import jax
 
-    model.train_on_batch(x, y)  # builds the optimizer state
+    # The optimizer's state, without running a step: the plan of a step
+    # that would not fit this machine can still be read.
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     state = jax_state(
         model,
         trainable_variables=True,
@@ -184,7 +187,21 @@ def xla_step_memory_mb(model, x, y):
 
 
 def peak_rss_mb():
-    """This process's peak resident memory so far (Linux: KiB -> MiB)."""
+    """This process's peak resident memory so far, in MiB.
+
+    On Linux it is the memory map's high-water mark (`VmHWM`), which
+    starts afresh in a new program; `getrusage`'s `ru_maxrss`, the
+    fallback elsewhere, carries the parent's resident memory at the fork
+    into a subprocess, so a fresh process started by a large one would
+    report at least the parent's size.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -205,7 +222,7 @@ def rss_step_memory_mb(
     backbone = matched_backbones(length, **model_kwargs)[name]
     model = classification_model(backbone, jit_compile=jit_compile)
     x, y = random_batch(
-        tokens_per_batch // length,
+        max(1, tokens_per_batch // length),
         length,
         model_kwargs.get("vocabulary_size", 30522),
     )
@@ -286,21 +303,32 @@ def benchmark_length(
     memory=True,
     inference=True,
     untimed_per_turn=1,
+    bert_max_length=None,
     **model_kwargs,
 ):
     """Train (and inference) tokens/s of BiGS and BERT at one length.
 
-    Returns a dict with `batch_size`, `bigs_train_tokens_per_s`,
-    `bert_train_tokens_per_s`, `train_ratio` (BiGS / BERT), the same for
-    inference, parameter counts and, on JAX, `*_peak_memory_mb`.
+    A step holds `tokens_per_batch` tokens, or one sequence where `length`
+    is longer. BERT runs only up to `bert_max_length` (its attention
+    matrices outgrow the machine's memory first); above it the row has
+    BiGS alone.
+
+    Returns a dict with `batch_size`, `tokens_per_step`,
+    `bigs_train_tokens_per_s`, `bert_train_tokens_per_s`, `train_ratio`
+    (BiGS / BERT), the same for inference, parameter counts and, on JAX,
+    `*_peak_memory_mb`.
     """
-    if tokens_per_batch % length:
+    batch_size, remainder = divmod(tokens_per_batch, length)
+    if batch_size and remainder:
         raise ValueError(
             f"tokens_per_batch={tokens_per_batch} is not a "
             f"multiple of the sequence length {length}."
         )
-    batch_size = tokens_per_batch // length
+    batch_size = max(batch_size, 1)
+    tokens_per_step = batch_size * length
     backbones = matched_backbones(length, **model_kwargs)
+    if bert_max_length is not None and length > bert_max_length:
+        del backbones["bert"]
     models = {name: classification_model(b) for name, b in backbones.items()}
     x, y = random_batch(
         batch_size, length, model_kwargs.get("vocabulary_size", 30522)
@@ -308,6 +336,7 @@ def benchmark_length(
     row = {
         "length": length,
         "batch_size": batch_size,
+        "tokens_per_step": tokens_per_step,
         "conv_mode": resolve_conv_mode(
             model_kwargs.get("conv_mode", "auto"), length
         ),
@@ -326,8 +355,9 @@ def benchmark_length(
     )
     for name, seconds in train.items():
         row[f"{name}_train_step_s"] = seconds
-        row[f"{name}_train_tokens_per_s"] = tokens_per_batch / seconds
-    row["train_ratio"] = train["bert"] / train["bigs"]
+        row[f"{name}_train_tokens_per_s"] = tokens_per_step / seconds
+    if "bert" in train:
+        row["train_ratio"] = train["bert"] / train["bigs"]
 
     if inference:
         infer = interleaved_seconds(
@@ -340,15 +370,17 @@ def benchmark_length(
             untimed_per_turn,
         )
         for name, seconds in infer.items():
-            row[f"{name}_inference_tokens_per_s"] = tokens_per_batch / seconds
-        row["inference_ratio"] = infer["bert"] / infer["bigs"]
+            row[f"{name}_inference_tokens_per_s"] = tokens_per_step / seconds
+        if "bert" in infer:
+            row["inference_ratio"] = infer["bert"] / infer["bigs"]
 
     if memory and keras.backend.backend() == "jax":
         for name, model in models.items():
             row[f"{name}_peak_memory_mb"] = xla_step_memory_mb(model, x, y)
-        row["memory_ratio"] = (
-            row["bert_peak_memory_mb"] / row["bigs_peak_memory_mb"]
-        )
+        if "bert" in models:
+            row["memory_ratio"] = (
+                row["bert_peak_memory_mb"] / row["bigs_peak_memory_mb"]
+            )
     return row
 
 

@@ -2,12 +2,14 @@
 prints are measured by running it; here: that it runs, writes every field,
 and that what it reports is self-consistent)."""
 
+import inspect
 import json
 import subprocess
 import sys
 
 import pytest
 
+from keras_bigs.performance import benchmark
 from keras_bigs.performance import benchmark_length
 from keras_bigs.performance import matched_backbones
 from tests.conftest import REPO_ROOT
@@ -43,14 +45,22 @@ def run_tool(*args):
 @pytest.mark.backends("jax")
 def test_benchmark_writes_side_by_side_numbers(tmp_path):
     out = tmp_path / "bench.json"
-    stdout = run_tool("--lengths", "32", "--json", str(out), *TINY)
+    stdout = run_tool(
+        "--lengths", "32,128", "--bert-max-length", "32", "--json", str(out),
+        *TINY,
+    )  # fmt: skip
     assert "train ratio" in stdout and "BERT train tok/s" in stdout
     report = json.loads(out.read_text())
     assert report["machine"]["backend"] == "jax"
     assert report["machine"]["cpu_count"] >= 1
+    # Longer than the 64 tokens a step: one sequence a step, BiGS alone.
+    longer = report["lengths"]["128"]
+    assert (longer["batch_size"], longer["tokens_per_step"]) == (1, 128)
+    assert longer["bigs_train_tokens_per_s"] > 0
+    assert not [key for key in longer if "bert" in key or "ratio" in key]
     for length, batch in (("32", 2),):
         row = report["lengths"][length]
-        assert row["batch_size"] == batch
+        assert (row["batch_size"], row["tokens_per_step"]) == (batch, 64)
         for key in (
             "bigs_train_tokens_per_s",
             "bert_train_tokens_per_s",
@@ -95,3 +105,16 @@ def test_both_models_train_with_the_requested_dropout():
     models = matched_backbones(8, **tiny)
     assert models["bert"].get_config()["dropout"] == 0.1
     assert models["bigs"].get_config()["dropout"] == 0.1
+
+
+def test_a_fresh_process_measures_its_own_peak_memory():
+    # Probes run in subprocesses of a benchmark that may hold gigabytes;
+    # getrusage's ru_maxrss would hand them the parent's size.
+    code = inspect.getsource(benchmark.peak_rss_mb) + "print(peak_rss_mb())"
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
+    assert child.returncode == 0, child.stderr
+    parent = benchmark.peak_rss_mb()
+    assert parent > 200  # this test process, with Keras loaded
+    assert 0 < float(child.stdout) < 50  # a bare Python interpreter
