@@ -32,12 +32,8 @@ import keras
 
 from keras_bigs.layers.s4d import CONV_MODES
 from keras_bigs.performance import benchmark
+from keras_bigs.training.command_line import int_list
 from keras_bigs.training.command_line import run_tool
-
-
-def parse_ints(text):
-    return [int(v) for v in text.split(",") if v]
-
 
 MODEL_LABELS = {"bigs": "BiGS", "bert": "BERT"}
 
@@ -109,7 +105,7 @@ def rss_probe(args, name, length, dtype):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--lengths", type=parse_ints, default=[128, 512, 1024, 2048, 4096]
+        "--lengths", type=int_list, default=[128, 512, 1024, 2048, 4096]
     )
     parser.add_argument(
         "--tokens-per-batch",

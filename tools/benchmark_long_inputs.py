@@ -30,7 +30,9 @@ from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs.performance import benchmark
 from keras_bigs.performance import long_inputs
 from keras_bigs.serving.export import export_for_serving
+from keras_bigs.training.command_line import bucket_list
 from keras_bigs.training.command_line import run_tool
+from keras_bigs.training.command_line import tool_parser
 
 COLUMNS = [
     ("length", "length", "d"),
@@ -45,21 +47,16 @@ COLUMNS = [
 PROBES = ("predict", "served")
 
 
-def parse_ints(text):
-    return [int(v) for v in text.split(",") if v]
-
-
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = tool_parser(__doc__)
     parser.add_argument(
         "--text", required=True, help="plain text with enough words"
     )
     parser.add_argument(
-        "--lengths", type=parse_ints, default=[1024, 4096, 16384, 65536]
+        "--lengths",
+        type=bucket_list,
+        default=(1024, 4096, 16384, 65536),
+        help="the buckets, increasing (default 1024,4096,16384,65536)",
     )
     parser.add_argument("--hidden-dim", type=int, default=256)
     parser.add_argument("--num-layers", type=int, default=4)

@@ -26,6 +26,7 @@ import sys
 import keras
 
 from keras_bigs.performance import benchmark
+from keras_bigs.training.command_line import int_list
 from keras_bigs.training.command_line import run_tool
 
 COLUMNS = [
@@ -41,10 +42,6 @@ COLUMNS = [
     ("step s remat", "remat_step_s", ".2f"),
     ("time ratio", "time_ratio", ".2f"),
 ]
-
-
-def parse_ints(text):
-    return [int(v) for v in text.split(",") if v]
 
 
 def model_kwargs(args, layers, dtype, remat):
@@ -97,11 +94,11 @@ def measure(args, length, layers, dtype, remat):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--lengths", type=parse_ints, default=[4096, 16384, 65536]
+        "--lengths", type=int_list, default=[4096, 16384, 65536]
     )
     parser.add_argument(
         "--layers",
-        type=parse_ints,
+        type=int_list,
         default=[12],
         help="depths; two or more also give the growth per layer",
     )

@@ -6,15 +6,9 @@ import pathlib
 import statistics
 import time
 
-import keras
 import tensorflow as tf
 
-from keras_bigs.models.bigs_backbone import BiGSBackbone
-from keras_bigs.models.bigs_classifier import BiGSClassifier
-from keras_bigs.models.bigs_text_classifier_preprocessor import (
-    BiGSTextClassifierPreprocessor,
-)
-from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
+from keras_bigs.performance.padding import bigs_classifier
 from keras_bigs.serving.signatures import DEFAULT_SIGNATURE
 
 
@@ -67,24 +61,18 @@ def prose_documents(text_path, lengths, tokenizer):
 def long_document_classifier(
     lengths, hidden_dim=256, num_layers=4, state_dim=64, seed=0
 ):
-    """A padding-invariant BiGS classifier (BERT vocabulary, intermediate
-    3H) whose preprocessor pads each batch to the smallest of `lengths`
-    that holds it, up to the longest."""
-    keras.utils.set_random_seed(seed)
-    longest = max(lengths)
-    backbone = BiGSBackbone(
-        vocabulary_size=30522,
-        num_layers=num_layers,
-        hidden_dim=hidden_dim,
-        intermediate_dim=3 * hidden_dim,
-        state_dim=state_dim,
-        max_sequence_length=longest,
+    """A padding-invariant BiGS classifier whose preprocessor pads each
+    batch to the smallest of `lengths` that holds it, up to the longest
+    (`padding.bigs_classifier`)."""
+    return bigs_classifier(
+        max(lengths),
+        hidden_dim,
+        num_layers,
+        state_dim,
+        buckets=sorted(lengths),
         padding_invariant=True,
+        seed=seed,
     )
-    preprocessor = BiGSTextClassifierPreprocessor(
-        BiGSTokenizer(), sequence_length=longest, buckets=sorted(lengths)
-    )
-    return BiGSClassifier(backbone, num_classes=2, preprocessor=preprocessor)
 
 
 def predict_logits(classifier):

@@ -26,33 +26,52 @@ from keras_bigs.training.optimizer import bigs_optimizer
 VARIANTS = ("fixed", "bucketed")
 
 
+def bigs_classifier(
+    sequence_length,
+    hidden_dim,
+    num_layers,
+    state_dim,
+    buckets=None,
+    padding_invariant=False,
+    seed=0,
+):
+    """A BiGS classifier (BERT vocabulary, intermediate 3H, two classes)
+    initialised from `seed`, whose preprocessor pads to `sequence_length`
+    or, with `buckets`, to the smallest bucket that holds a batch."""
+    keras.utils.set_random_seed(seed)
+    backbone = BiGSBackbone(
+        vocabulary_size=30522,
+        num_layers=num_layers,
+        hidden_dim=hidden_dim,
+        intermediate_dim=3 * hidden_dim,
+        state_dim=state_dim,
+        max_sequence_length=sequence_length,
+        padding_invariant=padding_invariant,
+    )
+    preprocessor = BiGSTextClassifierPreprocessor(
+        BiGSTokenizer(), sequence_length=sequence_length, buckets=buckets
+    )
+    return BiGSClassifier(backbone, num_classes=2, preprocessor=preprocessor)
+
+
 def bigs_classifiers(
     sequence_length, hidden_dim, num_layers, state_dim, buckets, seed=0
 ):
     """`{"fixed": ..., "bucketed": ...}`: the same BiGS classifier (equal
     weights) padding to `sequence_length`, and padding-invariant with
     `buckets`."""
-    classifiers = {}
-    for variant in VARIANTS:
-        keras.utils.set_random_seed(seed)
-        backbone = BiGSBackbone(
-            vocabulary_size=30522,
-            num_layers=num_layers,
-            hidden_dim=hidden_dim,
-            intermediate_dim=3 * hidden_dim,
-            state_dim=state_dim,
-            max_sequence_length=sequence_length,
-            padding_invariant=variant == "bucketed",
-        )
-        preprocessor = BiGSTextClassifierPreprocessor(
-            BiGSTokenizer(),
-            sequence_length=sequence_length,
+    return {
+        variant: bigs_classifier(
+            sequence_length,
+            hidden_dim,
+            num_layers,
+            state_dim,
             buckets=buckets if variant == "bucketed" else None,
+            padding_invariant=variant == "bucketed",
+            seed=seed,
         )
-        classifiers[variant] = BiGSClassifier(
-            backbone, num_classes=2, preprocessor=preprocessor
-        )
-    return classifiers
+        for variant in VARIANTS
+    }
 
 
 def _batches(dataset, count):
@@ -212,6 +231,7 @@ def serving_comparison(
 
 __all__ = [
     "bert_classifier",
+    "bigs_classifier",
     "bigs_classifiers",
     "export_bucketed",
     "finetuning_throughput",

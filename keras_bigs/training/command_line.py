@@ -27,6 +27,16 @@ def tool_parser(doc):
     )
 
 
+def int_list(text):
+    """`"128,1024"` -> `[128, 1024]`, for a flag that takes several ints."""
+    try:
+        return [int(value) for value in text.split(",") if value]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 128,1024; got {text!r}"
+        ) from None
+
+
 def bucket_list(text):
     """`"16,32,64"` -> `(16, 32, 64)`, for `--buckets` (increasing; the
     model's maximum length is checked when the model is built)."""
