@@ -1,0 +1,66 @@
+"""tools/long_range_benchmark.py end to end on a tiny model: the task is
+written in the SCROLLS layout, both models train and are scored by
+distance, and the scores by distance add up to each run's accuracy."""
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+TOOL = REPO_ROOT / "tools" / "long_range_benchmark.py"
+
+
+def run_benchmark(*args):
+    return subprocess.run(
+        [sys.executable, str(TOOL), *[str(a) for a in args]],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+
+
+def test_both_lengths_are_scored_by_distance(tmp_path):
+    rng = random.Random(0)
+    words = "a signal read by a layer through a kernel of the past".split()
+    corpus = tmp_path / "prose.txt"
+    corpus.write_text(" ".join(rng.choice(words) for _ in range(600)))
+    out = tmp_path / "out"
+    result = run_benchmark(
+        "--corpus", corpus, "--output-dir", out, "--document-words", 60,
+        "--distances", "0,50", "--train-examples", 16,
+        "--validation-examples", 8, "--sequence-length", 128,
+        "--truncated-length", 32, "--hidden-dim", 8, "--num-layers", 1,
+        "--max-steps", 2,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "truncated accuracy" in result.stdout
+    assert len((out / "data/train.jsonl").read_text().splitlines()) == 16
+    report = json.loads((out / "long_range.json").read_text())
+    assert [row["distance"] for row in report["rows"]] == [0, 50]
+    for name, length in (("full", 128), ("truncated", 32)):
+        model = report["models"][name]
+        assert model["sequence_length"] == length
+        by_distance = model["by_distance"]
+        assert sum(s["count"] for s in by_distance.values()) == 8
+        # The best model scored by distance is the one the run scored.
+        mean = sum(s["accuracy"] * s["count"] for s in by_distance.values())
+        assert mean / 8 == pytest.approx(model["accuracy"])
+        written = json.loads((out / name / "eval_results.json").read_text())
+        assert written["accuracy"] == pytest.approx(model["accuracy"])
+        assert (out / name / "best_model" / "config.json").exists()
+
+
+def test_distances_beyond_the_document_are_a_flag_error(tmp_path):
+    result = run_benchmark(
+        "--corpus", tmp_path / "none.txt", "--output-dir", tmp_path,
+        "--document-words", 100, "--distances", "0,150",
+    )  # fmt: skip
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.endswith(
+        "error: --distances go up to 150 words, beyond --document-words 100"
+    )
