@@ -21,6 +21,7 @@ from keras_bigs.analysis.kernels import relative_position_profile
 from keras_bigs.analysis.length import classifier_predictions
 from keras_bigs.analysis.length import metrics_by_length
 from keras_bigs.analysis.length import plot_metric_by_length
+from keras_bigs.analysis.long_range import accuracy_by_distance
 from keras_bigs.analysis.padding import padded_inputs
 from keras_bigs.analysis.padding import padding_change
 from keras_bigs.analysis.pretraining_curves import plot_heldout_curves
@@ -28,6 +29,7 @@ from keras_bigs.analysis.pretraining_curves import plot_heldout_curves
 __all__ = [
     "AGREEMENT_PROBES_PATH",
     "ProbeItem",
+    "accuracy_by_distance",
     "classifier_predictions",
     "generate_agreement_probes",
     "kernel_reach",

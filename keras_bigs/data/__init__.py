@@ -25,6 +25,7 @@ from keras_bigs.data.length_buckets import bucket_batches
 from keras_bigs.data.length_buckets import check_buckets
 from keras_bigs.data.length_buckets import default_buckets
 from keras_bigs.data.length_buckets import pad_to_bucket
+from keras_bigs.data.long_range import long_range_records
 from keras_bigs.data.masked_lm import masked_lm_dataset
 from keras_bigs.data.masked_lm import pack_documents
 from keras_bigs.data.scrolls import SCROLLS_TASKS
@@ -49,6 +50,7 @@ __all__ = [
     "glue_training_data",
     "GlueExamples",
     "read_glue_tsv",
+    "long_range_records",
     "SCROLLS_TASKS",
     "read_scrolls_jsonl",
     "HDF5_SHARD_KEYS",
