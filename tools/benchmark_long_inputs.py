@@ -7,17 +7,18 @@ the text's first words as fill that length's bucket (`--lengths` are the
 buckets, the longest is the sequence length). It is saved as a preset
 and exported with `export_for_serving` (strings in, tokenized in the
 graph). Seconds: the median of `--repeats` calls after one that compiles
-the bucket, in this process. Memory: the peak resident memory of a fresh
-process that imports what it needs, loads the model and answers one
-document (compilation included): what a process serving that length
-needs. The table also gives the largest difference between the served
-and the predicted logits.
+the bucket, predict and served in turns, in this process. Memory: the
+peak resident memory of a fresh process that imports what it needs,
+loads the model and answers one document (compilation included): what
+a process serving that length needs. The table also gives the largest
+difference between the served and the predicted logits.
 
     KERAS_BACKEND=jax python tools/benchmark_long_inputs.py \\
         --text ../shared/corpus/linux_docs.txt --json runs/long_inputs.json
 """
 
 import argparse
+import functools
 import pathlib
 import subprocess
 import sys
@@ -120,14 +121,19 @@ def measure(args, directory):
     for length, document in sorted(documents.items()):
         tokens = len(classifier.preprocessor.tokenizer(document)) + 2
         row = {"length": length, "document_tokens": tokens}
+        # The first call of each compiles the bucket; it is not timed.
         logits = {k: np.asarray(f(document)) for k, f in logits_fns.items()}
         row["max_logit_difference"] = float(
             np.max(np.abs(logits["served"] - logits["predict"]))
         )
-        for kind, logits_fn in logits_fns.items():
-            seconds = long_inputs.seconds_per_document(
-                logits_fn, document, args.repeats
-            )
+        timed = {
+            kind: functools.partial(logits_fn, document)
+            for kind, logits_fn in logits_fns.items()
+        }
+        all_seconds = benchmark.interleaved_seconds(
+            timed, args.repeats, warmup=0, untimed_per_turn=0
+        )
+        for kind, seconds in all_seconds.items():
             row[f"{kind}_s"] = seconds
             row[f"{kind}_tokens_per_s"] = length / seconds
             row[f"{kind}_memory_mb"] = memory_mb(

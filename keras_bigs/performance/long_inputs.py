@@ -3,8 +3,6 @@ seconds and memory per document by length (what
 `tools/benchmark_long_inputs.py` runs)."""
 
 import pathlib
-import statistics
-import time
 
 import tensorflow as tf
 
@@ -89,22 +87,9 @@ def served_logits(path):
     ].numpy()
 
 
-def seconds_per_document(logits_fn, document, repeats=3):
-    """Median wall seconds of `logits_fn(document)` over `repeats` calls,
-    after one untimed call (which compiles or traces the bucket)."""
-    logits_fn(document)
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        logits_fn(document)
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
-
-
 __all__ = [
     "long_document_classifier",
     "predict_logits",
     "prose_documents",
-    "seconds_per_document",
     "served_logits",
 ]
