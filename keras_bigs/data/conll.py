@@ -192,16 +192,12 @@ def conll_training_dataset_fn(
     """
     examples = conll_dataset(sentences, vocabulary)
 
-    def batches(per_replica, input_context):
+    def global_batches(size):
         return (
             examples.shuffle(len(sentences), seed=seed)
-            .ragged_batch(per_replica)
-            .shard(
-                input_context.num_input_pipelines,
-                input_context.input_pipeline_id,
-            )
+            .ragged_batch(size)
             .map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
             .repeat()
         )
 
-    return training_dataset_fn(batches, batch_size)
+    return training_dataset_fn(global_batches, batch_size)

@@ -97,8 +97,9 @@ class GlueTrainingData:
         self, preprocessor, batch_size, seed, drop_remainder, buckets=None
     ):
         """The training input, for `DistributionSetup.distribute_dataset`:
-        endless, shuffled, preprocessed batches (per replica) of `train`,
-        in a new order each pass (`fit` counts the steps per epoch).
+        endless, shuffled, preprocessed batches of `train`, in a new order
+        each pass (`fit` counts the steps per epoch), each input pipeline
+        keeping its rows (`training_dataset_fn`).
 
         Args:
             preprocessor: the classifier's preprocessor, mapped over
@@ -113,21 +114,17 @@ class GlueTrainingData:
             `dataset_fn(input_context)`.
         """
 
-        def batches(per_replica, input_context):
-            dataset = self.train_batches(
-                per_replica,
+        def global_batches(size):
+            return self.train_batches(
+                size,
                 seed=seed,
                 drop_remainder=drop_remainder,
                 preprocessor=preprocessor,
                 buckets=buckets,
                 repeat=True,
             )
-            return dataset.shard(
-                input_context.num_input_pipelines,
-                input_context.input_pipeline_id,
-            )
 
-        return training_dataset_fn(batches, batch_size)
+        return training_dataset_fn(global_batches, batch_size)
 
     def evaluation_dataset(self, preprocessor, batch_size, buckets=None):
         """Preprocessed batches of `evaluation`, in order (grouped by

@@ -19,7 +19,6 @@ from keras_bigs.data.masked_lm import pack_documents
 from keras_bigs.data.text_corpus import text_corpus_dataset
 from keras_bigs.data.text_corpus import tfds_text_dataset
 from keras_bigs.data.training_input import evaluation_dataset
-from keras_bigs.data.training_input import pipeline_rows
 from keras_bigs.data.training_input import training_dataset_fn
 
 # Examples masked once, with a fixed seed, to measure the loss before and
@@ -89,9 +88,8 @@ class CorpusSource:
 
         Every input pipeline (JAX process, TensorFlow worker) reads the
         whole corpus, forms the same global batches and keeps its rows of
-        them (`pipeline_rows`), so that a run takes the same steps
-        whatever the number of processes (repeating the reading and
-        masking in each).
+        them (`training_dataset_fn`), repeating the reading and masking in
+        each.
 
         Args:
             batch_size: int. The global batch size.
@@ -107,7 +105,7 @@ class CorpusSource:
             `dataset_fn(input_context)`.
         """
 
-        def batches(per_replica, input_context):
+        def global_batches(size):
             # Shuffled within each pass, then repeated: every example once
             # per pass, and a corpus smaller than the buffer is read once to
             # fill it, not repeated until it holds `SHUFFLE_BUFFER` rows.
@@ -118,23 +116,20 @@ class CorpusSource:
                 )
                 .repeat()
             )
-            global_size = per_replica * input_context.num_replicas_in_sync
             if buckets is None:
-                batched = examples.batch(global_size, drop_remainder=True)
+                batched = examples.batch(size, drop_remainder=True)
             else:
                 batched = bucket_batches(
-                    examples, global_size, buckets, drop_remainder=True
+                    examples, size, buckets, drop_remainder=True
                 )
             batched = self._masked(
                 batched,
                 seed=seed,
                 sequence_length=None if buckets is None else buckets[-1],
             )
-            return pipeline_rows(
-                batched.skip(skip_batches), input_context, per_replica
-            )
+            return batched.skip(skip_batches)
 
-        return training_dataset_fn(batches, batch_size)
+        return training_dataset_fn(global_batches, batch_size)
 
     def evaluation_dataset(self, batch_size, seed, heldout=False):
         """Examples masked once with a fixed seed: the same batches at

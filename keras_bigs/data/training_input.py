@@ -1,42 +1,49 @@
 """The two ends every training run's input shares: the `dataset_fn` that a
-distribution strategy calls per input pipeline (and each pipeline's rows
-of a global batch), and evaluation batches cached with a known size."""
+distribution strategy calls per input pipeline (each pipeline's rows of
+the global batches), and evaluation batches cached with a known size."""
 
 import tensorflow as tf
 
 
-def training_dataset_fn(batches, batch_size):
+def training_dataset_fn(global_batches, batch_size):
     """The training input, for `DistributionSetup.distribute_dataset`.
 
+    Every input pipeline (JAX process, TensorFlow worker) forms the same
+    global batches and keeps its rows of them (`pipeline_rows`): a run
+    takes the same steps whatever the number of processes, and every
+    process's share of a step has the same shape (one length bucket).
+
     Args:
-        batches: callable `(per_replica_batch_size, input_context)` -> the
-            endless training batches of that input pipeline (a
-            `tf.data.Dataset`; `input_context.num_input_pipelines` and
-            `input_context.input_pipeline_id` say which share to read).
+        global_batches: callable `global_batch_size` -> the endless
+            training batches of that size, the same in every pipeline
+            (seed every shuffle).
         batch_size: int. The global batch size.
 
     Returns:
-        `dataset_fn(input_context)`: those batches, prefetched.
+        `dataset_fn(input_context)`: that pipeline's rows of each batch,
+        prefetched.
 
     Example:
     ```python
     import tensorflow as tf
     from keras_bigs.data.training_input import training_dataset_fn
 
-    def batches(per_replica, context):
-        return tf.data.Dataset.range(100).shard(
-            context.num_input_pipelines, context.input_pipeline_id
-        ).repeat().batch(per_replica)
+    def global_batches(size):
+        return tf.data.Dataset.range(100).repeat().batch(size)
 
-    dataset_fn = training_dataset_fn(batches, batch_size=8)
-    next(iter(dataset_fn(tf.distribute.InputContext()))).shape  # (8,)
+    dataset_fn = training_dataset_fn(global_batches, batch_size=8)
+    second = tf.distribute.InputContext(2, 1, num_replicas_in_sync=2)
+    next(iter(dataset_fn(second))).numpy().tolist()  # [4, 5, 6, 7]
     ```
     """
 
     def dataset_fn(input_context):
         per_replica = input_context.get_per_replica_batch_size(batch_size)
-        dataset = batches(per_replica, input_context)
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        global_size = per_replica * input_context.num_replicas_in_sync
+        rows = pipeline_rows(
+            global_batches(global_size), input_context, per_replica
+        )
+        return rows.prefetch(tf.data.AUTOTUNE)
 
     return dataset_fn
 

@@ -12,16 +12,34 @@ import numpy as np
 
 from keras_bigs.convert.readers import non_finite_variable
 from keras_bigs.presets.atomic_writes import write_file_atomically
+from keras_bigs.training.distribution.multi_host import HostCopy
 from keras_bigs.training.metrics import compute_metrics
 
 
-class BestEpochEvaluation(keras.callbacks.Callback):
+class ScoringCallback(keras.callbacks.Callback):
+    """A callback that scores the model it trains: predict with the model
+    of `with self.scoring_model() as model:`, the model itself, or in a
+    JAX job of several processes its `HostCopy` (Keras' `predict` cannot
+    gather outputs that span other processes' devices)."""
+
+    _host_copy = None
+
+    def scoring_model(self):
+        """Context giving the model to predict with, holding the trained
+        model's weights now."""
+        if self._host_copy is None or self._host_copy.model is not self.model:
+            self._host_copy = HostCopy(self.model)
+        return self._host_copy.current()
+
+
+class BestEpochEvaluation(ScoringCallback):
     """Scores the model after every epoch, adds the scores to the epoch
     logs as `val_<name>` (so `CSVLogger` and `TensorBoard` placed after it
     record them), remembers the weights of the best epoch by `main_metric`
     (higher is better), and restores them when training ends.
 
-    Subclasses define `evaluate()`, which returns `{name: value}`.
+    Subclasses define `evaluate()`, which returns `{name: value}`, and
+    predict with the model of `with self.scoring_model() as model:`.
 
     Args:
         main_metric: str. The score that decides the best epoch.
@@ -85,7 +103,8 @@ class TaskMetricsEvaluation(BestEpochEvaluation):
 
     def evaluate(self):
         """`{metric: value}` of the model now."""
-        predictions = self.model.predict(self.inputs, verbose=0)
+        with self.scoring_model() as model:
+            predictions = model.predict(self.inputs, verbose=0)
         return compute_metrics(self.metric_names, predictions, self.labels)
 
 

@@ -16,7 +16,6 @@ from keras_bigs.training.callbacks import Throughput
 from keras_bigs.training.callbacks import logging_callbacks
 from keras_bigs.training.compilations import TraceCounter
 from keras_bigs.training.compilations import print_programs
-from keras_bigs.training.distribution import check_one_process
 from keras_bigs.training.small_bigs import small_architecture
 
 
@@ -272,7 +271,6 @@ def finetune(task, recipe, output_dir, epochs, max_steps=None):
     """
     os.makedirs(output_dir, exist_ok=True)
     setup = recipe.prepare()
-    check_one_process("Fine-tuning, which scores every epoch,")
     num_train = task.read_data()
     steps = training_steps(
         num_train, recipe.batch_size, epochs, max_steps, task.whole_batches

@@ -8,6 +8,7 @@ import os
 import keras
 import numpy as np
 
+from keras_bigs.training.callbacks import ScoringCallback
 from keras_bigs.training.callbacks import keep_csv_rows
 from keras_bigs.training.callbacks import write_csv
 
@@ -126,7 +127,7 @@ def read_heldout_log(path):
     return sorted(rows, key=lambda row: row["step"])
 
 
-class HeldOutEvaluation(keras.callbacks.Callback):
+class HeldOutEvaluation(ScoringCallback):
     """Scores the masked LM on held-out batches after every epoch (with
     `steps_per_epoch` the checkpoint interval: at every checkpoint) and
     keeps the curve in a CSV (`step, tokens_seen, loss, accuracy`).
@@ -157,7 +158,8 @@ class HeldOutEvaluation(keras.callbacks.Callback):
 
     def record(self, step):
         """Score the model now and add the row for `step`; returns it."""
-        scores = masked_token_scores(self.model, self.batches)
+        with self.scoring_model() as model:
+            scores = masked_token_scores(model, self.batches)
         row = {
             "step": step,
             "tokens_seen": step * self.tokens_per_step,

@@ -28,7 +28,6 @@ from keras_bigs.training.callbacks import logging_callbacks
 from keras_bigs.training.callbacks import restore_newest_training_state
 from keras_bigs.training.compilations import TraceCounter
 from keras_bigs.training.compilations import print_programs
-from keras_bigs.training.distribution import check_one_process
 from keras_bigs.training.masked_lm_evaluation import HeldOutEvaluation
 from keras_bigs.training.masked_lm_evaluation import read_heldout_log
 from keras_bigs.training.recipe import PRETRAINING_DEFAULTS
@@ -309,8 +308,6 @@ def pretrain(run, callbacks=()):
     recipe = run.recipe
     # Seeded where the model is built from scratch; the data by its seeds.
     setup = recipe.prepare(seed_generators=False)
-    if run.heldout_every:
-        check_one_process("Held-out scoring (--heldout-every)")
     tokenizer = BiGSTokenizer()
     corpus = run.corpus(tokenizer)
     evaluation = corpus.evaluation_dataset(recipe.batch_size, recipe.seed)

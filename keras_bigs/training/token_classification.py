@@ -84,9 +84,10 @@ class EntityEvaluation(BestEpochEvaluation):
 
     def evaluate(self):
         """Entity scores and word accuracy of the model now."""
-        predicted = word_labels(
-            self.model, self.preprocessor, self.sentences.words
-        )
+        with self.scoring_model() as model:
+            predicted = word_labels(
+                model, self.preprocessor, self.sentences.words
+            )
         tags = [[self.vocabulary[i] for i in row] for row in predicted]
         scores = entity_scores(self.sentences.tags, tags, self.scheme)
         pairs = [

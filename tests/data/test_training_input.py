@@ -6,24 +6,25 @@ from keras_bigs.data.training_input import evaluation_dataset
 from keras_bigs.data.training_input import training_dataset_fn
 
 
-def test_each_input_pipeline_gets_its_per_replica_batches():
-    seen = []
+def test_each_input_pipeline_gets_its_rows_of_the_global_batches():
+    sizes = []
 
-    def batches(per_replica, context):
-        seen.append((per_replica, context.input_pipeline_id))
-        return (
-            tf.data.Dataset.range(20)
-            .shard(context.num_input_pipelines, context.input_pipeline_id)
-            .batch(per_replica)
-        )
+    def global_batches(size):
+        sizes.append(size)
+        return tf.data.Dataset.range(20).batch(size)
 
-    dataset_fn = training_dataset_fn(batches, batch_size=8)
-    context = tf.distribute.InputContext(
-        num_input_pipelines=2, input_pipeline_id=1, num_replicas_in_sync=2
-    )
-    first = next(iter(dataset_fn(context)))
-    assert seen == [(4, 1)]
-    np.testing.assert_array_equal(first, [1, 3, 5, 7])
+    dataset_fn = training_dataset_fn(global_batches, batch_size=8)
+    pipelines = [
+        list(dataset_fn(tf.distribute.InputContext(2, index, 2)))
+        for index in (0, 1)
+    ]
+    assert sizes == [8, 8]
+    np.testing.assert_array_equal(pipelines[0][0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(pipelines[1][0], [4, 5, 6, 7])
+    one = list(dataset_fn(tf.distribute.InputContext()))
+    np.testing.assert_array_equal(one[0], np.arange(8))
+    for first, second, whole in zip(*pipelines, one):
+        np.testing.assert_array_equal(np.concatenate([first, second]), whole)
 
 
 def test_evaluation_batches_are_cached_with_a_known_size():

@@ -1,9 +1,9 @@
 """Two processes on one machine, as a stand-in for two hosts: a JAX job
 of two processes (`jax.distributed`, CPU collectives, one device each,
-`DataParallel` over both) pretrains to the weights one process reaches
-with the same global batch; fine-tuning, whose per-epoch scoring needs
-predictions Keras cannot gather across processes, refuses to run so."""
+`DataParallel` over both) pretrains and fine-tunes to the weights one
+process reaches with the same global batch, and scores alike."""
 
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 
+from keras_bigs.training.masked_lm_evaluation import read_heldout_log
 from tests.conftest import REPO_ROOT
 from tests.conftest import cpu_devices_xla_flags
 from tests.conftest import shared_dir
@@ -36,28 +37,46 @@ def tool_command(tool, *args):
     return [sys.executable, str(REPO_ROOT / "tools" / f"{tool}.py"), *args]
 
 
-def run_job(command, output_dirs):
-    """Run `command` as a JAX job of one process per output folder;
-    returns each process's `(status, output)`."""
+def run_job(command, output_dirs, alone_dir):
+    """Run `command` as a JAX job of one process per output folder and,
+    beside it, as one process writing to `alone_dir`; returns each job
+    process's output."""
     job = ["--coordinator-address", f"localhost:{free_port()}"]
     job += ["--num-processes", str(len(output_dirs))]
+    commands = [
+        [*command, "--output-dir", str(folder), *job, "--process-id", str(i)]
+        for i, folder in enumerate(output_dirs)
+    ]
+    commands.append([*command, "--output-dir", str(alone_dir)])
     processes = [
         subprocess.Popen(
-            [*command, "--output-dir", str(folder), *job]
-            + ["--process-id", str(index)],
+            command,
             env=ENVIRONMENT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for index, folder in enumerate(output_dirs)
+        for command in commands
     ]
     outputs = [process.communicate(timeout=600)[0] for process in processes]
-    return [(p.returncode, out) for p, out in zip(processes, outputs)]
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+    return outputs[:-1]
+
+
+def assert_the_weights_of_one(first, second, alone, keys="layers/"):
+    """Both processes hold the same weights, those of the run alone."""
+    first, second, one = map(checkpoint_arrays, (first, second, alone))
+    assert sorted(first) == sorted(one)
+    for key, value in one.items():
+        np.testing.assert_array_equal(first[key], second[key])
+        if key.startswith(keys):
+            difference = np.linalg.norm(first[key] - value.astype(np.float64))
+            assert difference <= 1e-5 * np.linalg.norm(value), key
 
 
 @pytest.mark.backends("jax")
-def test_two_processes_end_with_the_weights_of_one(tmp_path):
+def test_two_processes_pretrain_to_the_weights_and_scores_of_one(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(
         "\n".join(f"the cat sat on mat number {i} today" for i in range(60))
@@ -65,42 +84,48 @@ def test_two_processes_end_with_the_weights_of_one(tmp_path):
     command = tool_command("pretrain", "--text", str(corpus), "--steps", "4")
     command += ["--checkpoint-every", "2", "--batch-size", "4"]
     command += ["--sequence-length", "32", "--verbose", "0"]
+    command += ["--heldout-every", "10"]
     folders = [tmp_path / "process0", tmp_path / "process1"]
-    results = run_job(command, folders)
-    for status, output in results:
-        assert status == 0, output[-3000:]
-    assert "data_parallel, 2 replica(s)" in results[0][1]
-    alone = subprocess.run(
-        [*command, "--output-dir", str(tmp_path / "alone")],
-        env=ENVIRONMENT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert alone.returncode == 0, alone.stderr[-3000:]
-
+    outputs = run_job(command, folders, tmp_path / "alone")
+    assert "data_parallel, 2 replica(s)" in outputs[0]
     name = "checkpoints/step-00000004.weights.h5"
-    first, second, one = (
-        checkpoint_arrays(folder / name)
+    assert_the_weights_of_one(
+        *(folder / name for folder in (*folders, tmp_path / "alone"))
+    )
+    # Every process scores the held-out documents alike, at every
+    # checkpoint.
+    first, second, alone = (
+        read_heldout_log(folder / "heldout_log.csv")
         for folder in (*folders, tmp_path / "alone")
     )
-    assert sorted(first) == sorted(one)
-    for key, value in one.items():
-        np.testing.assert_array_equal(first[key], second[key])
-        if key.startswith("layers/"):
-            difference = np.linalg.norm(first[key] - value.astype(np.float64))
-            assert difference <= 1e-5 * np.linalg.norm(value), key
+    assert [row["step"] for row in first] == [0, 2, 4]
+    assert first == second
+    for row, lone in zip(first, alone):
+        assert row["loss"] == pytest.approx(lone["loss"], rel=1e-5)
 
 
 @pytest.mark.backends("jax")
-def test_fine_tuning_refuses_to_run_as_two_processes(tmp_path):
+def test_two_processes_fine_tune_to_the_weights_and_scores_of_one(tmp_path):
+    # Padding-invariant: batches grouped by length, each process's half
+    # of a step in the same bucket.
     command = tool_command("run_glue", "--task", "wnli", "--glue-dir")
-    command += [str(shared_dir() / "glue"), "--max-steps", "1"]
-    results = run_job(command, [tmp_path / "p0", tmp_path / "p1"])
-    for status, output in results:
-        assert status == 2, output[-3000:]
-        assert (
-            "run_glue.py: error: Fine-tuning, which scores every epoch, "
-            "needs the model's predictions on this host, which Keras' "
-            "predict cannot gather across the 2 processes of this job"
-        ) in output
+    command += [str(shared_dir() / "glue"), "--max-steps", "4"]
+    command += ["--batch-size", "4", "--sequence-length", "32"]
+    command += ["--padding-invariant", "--verbose", "0"]
+    folders = [tmp_path / "process0", tmp_path / "process1"]
+    outputs = run_job(command, folders, tmp_path / "alone")
+    assert "data_parallel, 2 replica(s)" in outputs[0]
+    assert_the_weights_of_one(
+        *(
+            folder / "best_model" / "model.weights.h5"
+            for folder in (*folders, tmp_path / "alone")
+        ),
+        keys="",
+    )
+    scores = [
+        json.loads((folder / "eval_results.json").read_text())
+        for folder in (*folders, tmp_path / "alone")
+    ]
+    assert {s["num_eval_examples"] for s in scores} == {71}
+    assert scores[0]["accuracy"] == scores[1]["accuracy"]
+    assert scores[0]["accuracy"] == pytest.approx(scores[2]["accuracy"])

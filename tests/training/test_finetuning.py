@@ -85,15 +85,15 @@ class SentimentTask(FineTuningTask):
     ):
         examples = tf.data.Dataset.from_tensor_slices(self.train)
 
-        def batches(per_replica, context):
+        def global_batches(size):
             return (
                 examples.shuffle(64, seed=seed)
-                .batch(per_replica, drop_remainder=drop_remainder)
+                .batch(size, drop_remainder=drop_remainder)
                 .map(preprocessor)
                 .repeat()
             )
 
-        return training_dataset_fn(batches, batch_size)
+        return training_dataset_fn(global_batches, batch_size)
 
     def evaluation(self, preprocessor, batch_size):
         batches = tf.data.Dataset.from_tensor_slices(self.validation)

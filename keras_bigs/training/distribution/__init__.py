@@ -11,14 +11,14 @@ One file per job: `precision.py` (dtype policy), `layout_map.py` (model
 parallel sharding), `distribution_setup.py` (what a set-up hands back),
 `strategies.py` (the choice per backend), `tensorflow_strategies.py` and
 `jax_distributions.py` (each backend's), `tpu_connection.py` (reaching a
-Cloud TPU from TensorFlow), `multi_host.py` (joining a multi-host JAX job).
+Cloud TPU from TensorFlow), `multi_host.py` (joining a multi-host JAX job,
+and predicting on this host in one).
 """
 
 from keras_bigs.training.distribution.distribution_setup import (
     DistributionSetup,
 )
 from keras_bigs.training.distribution.layout_map import bigs_layout_map
-from keras_bigs.training.distribution.multi_host import check_one_process
 from keras_bigs.training.distribution.multi_host import initialize_multi_host
 from keras_bigs.training.distribution.precision import MIXED_PRECISION_POLICIES
 from keras_bigs.training.distribution.precision import set_mixed_precision
@@ -30,7 +30,6 @@ __all__ = [
     "MIXED_PRECISION_POLICIES",
     "TPUNotFoundError",
     "bigs_layout_map",
-    "check_one_process",
     "initialize_multi_host",
     "set_mixed_precision",
     "setup_distribution",

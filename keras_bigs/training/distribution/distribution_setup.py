@@ -59,14 +59,16 @@ class DistributionSetup:
         """Build the input pipeline(s) the strategy wants.
 
         `dataset_fn(input_context)` returns a `tf.data.Dataset` batched at
-        `input_context.get_per_replica_batch_size(global_batch_size)` and
-        sharded with `dataset.shard(input_context.num_input_pipelines,
-        input_context.input_pipeline_id)`. Written so, it is right for every
-        strategy: on one host it is called once with a one-pipeline context
-        (global batches, which Keras splits over the replicas); on
-        multi-host JAX once per process (that process's share); under
-        `"multi_worker"` by `strategy.distribute_datasets_from_function`,
-        once per worker with per-replica batches.
+        `input_context.get_per_replica_batch_size(global_batch_size)`,
+        that input pipeline's share (`input_context.num_input_pipelines`,
+        `input_context.input_pipeline_id`); `training_dataset_fn` makes
+        one that keeps each pipeline's rows of the same global batches.
+        Written so, it is right for every strategy: on one host it is
+        called once with a one-pipeline context (global batches, which
+        Keras splits over the replicas); on multi-host JAX once per process
+        (that process's share); under `"multi_worker"` by
+        `strategy.distribute_datasets_from_function`, once per worker with
+        per-replica batches.
 
         Args:
             dataset_fn: callable `tf.distribute.InputContext` -> dataset.

@@ -1,8 +1,10 @@
-"""Joining a multi-host JAX job."""
+"""Joining a multi-host JAX job, and predicting on this host in one."""
 
+import contextlib
 import os
 
 import keras
+import tensorflow as tf
 
 
 def _multi_host_environment():
@@ -71,7 +73,15 @@ def initialize_multi_host(
             f"Multi-host training is not available on the {backend} "
             "backend; use KERAS_BACKEND=jax (or tensorflow with TF_CONFIG)."
         )
+    tensorflow_seed = tf.compat.v1.get_seed(None)[0]
     keras.distribution.initialize(job_addresses, num_processes, process_id)
+    # Keras seeds every generator with one random seed the processes agree
+    # on, TensorFlow's global seed among them. tf.data ops seeded by their
+    # own seed depend on the global one too: left unset, as on one
+    # process, so that seeded pipelines (held-out masks) give the elements
+    # one process gives.
+    if tensorflow_seed is None:
+        tf.random.set_seed(None)
     return True
 
 
@@ -89,26 +99,69 @@ def _check_job(job_addresses, num_processes, process_id):
         )
 
 
-def check_one_process(what):
-    """Refuse `what` in a JAX job of several processes: it needs a model's
-    predictions on the host, and Keras' `predict` cannot gather outputs
-    that span other processes' devices.
-
-    Args:
-        what: str. What the run would do, for the message.
-
-    Raises:
-        ValueError: this process is one of several.
-    """
+def process_count():
+    """The processes of this JAX job; 1 on one host and other backends."""
     if keras.backend.backend() != "jax":
-        return
+        return 1
     import jax  # only the jax backend gets here
 
-    if jax.process_count() > 1:
-        raise ValueError(
-            f"{what} needs the model's predictions on this host, which "
-            "Keras' predict cannot gather across the "
-            f"{jax.process_count()} processes of this job; run it as one "
-            "process. (Masked-LM pretraining without held-out scoring runs "
-            "as several.)"
-        )
+    return jax.process_count()
+
+
+@contextlib.contextmanager
+def outside_the_distribution():
+    """Build and run models on this process alone: no Keras distribution
+    while inside (the one set is restored after)."""
+    distribution = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(distribution)
+
+
+class HostCopy:
+    """A model whose outputs this process can read, for scoring.
+
+    On one process that is the model itself. In a JAX job of several
+    processes a distributed model's outputs span every process's devices
+    and Keras' `predict` cannot gather them, but data parallelism keeps a
+    whole replica of the weights on each process: `current()` copies them
+    into a twin of the model built outside the distribution, on this
+    process's devices, which predicts the whole input here (every process
+    scores alike, and so keeps the same best epoch).
+
+    Args:
+        model: a Keras model (a keras-hub task) that round-trips through
+            `get_config` / `from_config`.
+
+    Example:
+    ```python
+    import keras
+    from keras_bigs.training.distribution.multi_host import HostCopy
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with HostCopy(model).current() as scorer:
+        scorer.predict(keras.ops.ones((4, 3)), verbose=0).shape  # (4, 2)
+    ```
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._twin = None
+
+    @contextlib.contextmanager
+    def current(self):
+        """The model to predict with, holding the model's weights now;
+        predict inside the `with`."""
+        if process_count() == 1:
+            yield self.model
+            return
+        weights = self.model.get_weights()
+        with outside_the_distribution():
+            if self._twin is None:
+                self._twin = self.model.__class__.from_config(
+                    self.model.get_config()
+                )
+            self._twin.set_weights(weights)
+            yield self._twin
