@@ -157,6 +157,30 @@ def test_tpu_that_cannot_be_reached_fails_with_a_clear_error(monkeypatch):
         setup_distribution("tpu")
 
 
+@pytest.mark.backends("tensorflow")
+def test_several_tensorflow_workers_are_refused_before_connecting(
+    monkeypatch,
+):
+    # Keras 3's fit fails under a multi-worker MultiWorkerMirroredStrategy
+    # (keras-team/keras#20585); refused before the strategy would wait for
+    # the other worker.
+    cluster = {"worker": ["localhost:1", "localhost:2"]}
+    monkeypatch.setenv(
+        "TF_CONFIG",
+        json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": 0}}
+        ),
+    )
+    for strategy in ("multi_worker", "auto"):
+        with pytest.raises(
+            ValueError,
+            match=r"TF_CONFIG names 2 workers, and Keras 3's fit cannot "
+            r"train under MultiWorkerMirroredStrategy with several workers"
+            r".*KERAS_BACKEND=jax and --coordinator-address",
+        ):
+            setup_distribution(strategy)
+
+
 @pytest.mark.backends("jax")
 def test_jax_tpu_strategy_needs_tpu_devices():
     with pytest.raises(TPUNotFoundError, match="JAX sees no TPU devices"):

@@ -21,6 +21,24 @@ def _tf_config_num_workers():
     return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
 
 
+def _check_one_worker():
+    """Refuse a cluster of several workers, which Keras 3's `fit` cannot
+    train: its TensorFlow trainer reduces the first per-replica batch with
+    `strategy.reduce`, which `MultiWorkerMirroredStrategy` over several
+    workers cannot convert (keras-team/keras#20585, #20329)."""
+    workers = _tf_config_num_workers()
+    if workers > 1:
+        raise ValueError(
+            f"TF_CONFIG names {workers} workers, and Keras 3's fit cannot "
+            "train under MultiWorkerMirroredStrategy with several workers "
+            "(its TensorFlow trainer fails to reduce the first per-replica "
+            "batch: keras-team/keras#20585). Train on several hosts with "
+            "KERAS_BACKEND=jax and --coordinator-address, --num-processes, "
+            "--process-id (docs/distribution.md); on tensorflow, one "
+            "host's devices (--strategy mirrored) or a TPU (--strategy tpu)."
+        )
+
+
 def setup_tensorflow(strategy, tpu, model_parallel, devices):
     """`setup_distribution` on the TensorFlow backend: resolves `"auto"`
     and returns the `tf.distribute` strategy's `DistributionSetup`."""
@@ -42,6 +60,7 @@ def setup_tensorflow(strategy, tpu, model_parallel, devices):
     if strategy == "tpu":
         tf_strategy = connect_tpu(tpu)
     elif strategy == "multi_worker":
+        _check_one_worker()
         tf_strategy = tf.distribute.MultiWorkerMirroredStrategy()
     elif strategy == "mirrored":
         if devices is None and not tf.config.list_logical_devices("GPU"):
