@@ -25,6 +25,7 @@ import os
 import sys
 
 from keras_bigs.analysis.long_range import accuracy_by_distance
+from keras_bigs.data.long_range import LABEL_RULES
 from keras_bigs.data.long_range import corpus_words
 from keras_bigs.data.long_range import long_range_records
 from keras_bigs.data.long_range import write_jsonl
@@ -57,6 +58,13 @@ def parse_args(argv=None):
         help="words of prose before the evidence in validation.jsonl",
     )
     data.add_argument("--distractors", type=int, default=4)
+    data.add_argument(
+        "--label",
+        choices=LABEL_RULES,
+        default="agreement",
+        help="agreement: the evidence agrees with the query's claim "
+        "(default); evidence: the evidence's colour alone, a control",
+    )
     data.add_argument("--train-examples", type=int, default=1000)
     data.add_argument("--validation-examples", type=int, default=240)
     data.add_argument("--data-seed", type=int, default=0)
@@ -81,7 +89,9 @@ def write_task(args, data_dir):
     """train.jsonl and validation.jsonl; returns the validation records."""
     words = corpus_words(args.corpus)
     common = dict(
-        document_words=args.document_words, distractors=args.distractors
+        document_words=args.document_words,
+        distractors=args.distractors,
+        label=args.label,
     )
     train = long_range_records(
         words, args.train_examples, seed=args.data_seed, **common

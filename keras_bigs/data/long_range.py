@@ -9,7 +9,11 @@ colours ("The ochre crate is red."), anywhere. The label is `Entailment`
 when the evidence agrees with the query and `Contradiction` when it does
 not: neither the query alone nor the prose alone tells, a colour read
 from a distractor is a coin toss, and a model that does not read the
-evidence scores chance (the labels are balanced). Records are what
+evidence scores chance (the labels are balanced). With
+`label="evidence"` the label is the evidence's colour alone
+(`Entailment` for red): the same reading without the comparison, a
+control that tells a task not learned from evidence not reached.
+Records are what
 `read_scrolls_jsonl("contract_nli", ...)` reads, with the evidence's
 distance added (`distance_words`), so `tools/run_scrolls.py` trains on
 them and `tools/long_range_benchmark.py` scores by distance.
@@ -27,6 +31,9 @@ BOXES = (
 )  # fmt: skip
 COLOURS = ("red", "blue")
 LABELS = {True: "Entailment", False: "Contradiction"}
+# What decides an example's label: the evidence agreeing with the query's
+# claim, or the evidence's colour alone (red).
+LABEL_RULES = ("agreement", "evidence")
 
 
 def claim(name, colour, thing="box"):
@@ -42,7 +49,15 @@ def corpus_words(paths):
     return words
 
 
-def long_range_record(words, index, document_words, distance, rng, distractors):
+def long_range_record(
+    words,
+    index,
+    document_words,
+    distance,
+    rng,
+    distractors,
+    label="agreement",
+):
     """One example (a dict in the SCROLLS layout) whose evidence follows
     `distance` words of the document's `document_words` words of prose
     (distractor sentences before it add their own words).
@@ -56,7 +71,11 @@ def long_range_record(words, index, document_words, distance, rng, distractors):
         rng: a `random.Random`.
         distractors: int. Sentences that colour other things (crates),
             at random places.
+        label: one of `LABEL_RULES`: `"agreement"`, the evidence agrees
+            with the query's claim; `"evidence"`, the evidence says red.
     """
+    if label not in LABEL_RULES:
+        raise ValueError(f"label must be one of {LABEL_RULES}, not {label!r}")
     if not 0 <= distance <= document_words:
         raise ValueError(
             f"distance {distance} is outside the document's "
@@ -85,16 +104,25 @@ def long_range_record(words, index, document_words, distance, rng, distractors):
         "id": f"long_range-{index:06d}",
         "pid": f"long_range-{index:06d}",
         "input": f"{claim(box, claimed)}\n\n{' '.join(prose)}",
-        "output": LABELS[claimed == colour],
+        "output": LABELS[
+            claimed == colour if label == "agreement" else colour == "red"
+        ],
         "distance_words": distance,
     }
 
 
 def long_range_records(
-    words, count, document_words, distances=None, distractors=4, seed=0
+    words,
+    count,
+    document_words,
+    distances=None,
+    distractors=4,
+    seed=0,
+    label="agreement",
 ):
     """`count` examples; the evidence's distance cycles through
-    `distances` (words), or is uniform over the document when `None`.
+    `distances` (words), or is uniform over the document when `None`;
+    `label` as `long_range_record`'s.
 
     Example:
     ```python
@@ -117,7 +145,7 @@ def long_range_records(
             distance = rng.randrange(document_words + 1)
         records.append(
             long_range_record(
-                words, index, document_words, distance, rng, distractors
+                words, index, document_words, distance, rng, distractors, label
             )
         )
     return records

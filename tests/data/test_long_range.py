@@ -91,3 +91,26 @@ def test_impossible_requests_name_the_problem():
         long_range_record(WORDS, 0, 600, 10, rng, 2)
     assert claim("cedar", "red") == "The cedar box is red."
     assert claim("ochre", "blue", "crate") == "The ochre crate is blue."
+
+
+def test_the_evidence_label_is_the_evidence_colour_alone():
+    agreement = long_range_records(WORDS, 40, 60, distractors=2)
+    evidence = long_range_records(
+        WORDS, 40, 60, distractors=2, label="evidence"
+    )
+    changed = 0
+    for same, control in zip(agreement, evidence):
+        assert same["input"] == control["input"]  # the same examples
+        box = control["input"].split()[1]
+        (colour,) = [
+            c[2]
+            for c in claims_in(control["input"].split("\n\n")[1])
+            if c[0] == box
+        ]
+        assert control["output"] == (
+            "Entailment" if colour == "red" else "Contradiction"
+        )
+        changed += same["output"] != control["output"]
+    assert changed > 5  # the query's claim no longer matters
+    with pytest.raises(ValueError, match="label must be one of"):
+        long_range_record(WORDS, 0, 50, 10, random.Random(0), 2, "query")
