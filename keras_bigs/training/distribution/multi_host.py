@@ -133,7 +133,9 @@ class HostCopy:
 
     Args:
         model: a Keras model (a keras-hub task) that round-trips through
-            `get_config` / `from_config`.
+            `get_config` / `from_config`, and of which every process
+            holds every weight whole (data parallelism; weights sharded
+            across processes cannot be copied out).
 
     Example:
     ```python
