@@ -6,7 +6,8 @@ Generates the task of `keras_bigs.data.long_range` from real prose
 claims a colour for one named box, then a document of --document-words
 words with one evidence sentence for that box and --distractors
 sentences that colour crates; `Entailment` when the evidence agrees with
-the query, else `Contradiction` (balanced: chance is 0.5). The evidence
+the query, else `Contradiction` (balanced: chance is 0.5; with --label
+evidence, `Entailment` when the evidence says red, a control). The evidence
 is anywhere in train.jsonl, and after each of --distances words of prose
 in validation.jsonl. The same small BiGS is trained from scratch twice
 through the SCROLLS fine-tuning (`tools/run_scrolls.py`'s loop), reading

@@ -4,26 +4,17 @@ distance, and the scores by distance add up to each run's accuracy."""
 
 import json
 import random
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-
-TOOL = REPO_ROOT / "tools" / "long_range_benchmark.py"
+from tests.tools.test_convert_checkpoint import load_tool
 
 
 def run_benchmark(*args):
-    return subprocess.run(
-        [sys.executable, str(TOOL), *[str(a) for a in args]],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    return load_tool("long_range_benchmark").main([str(a) for a in args])
 
 
-def test_both_lengths_are_scored_by_distance(tmp_path):
+def test_both_lengths_are_scored_by_distance(tmp_path, capsys):
     rng = random.Random(0)
     words = "a signal read by a layer through a kernel of the past".split()
     corpus = tmp_path / "prose.txt"
@@ -36,8 +27,8 @@ def test_both_lengths_are_scored_by_distance(tmp_path):
         "--truncated-length", 32, "--hidden-dim", 8, "--num-layers", 1,
         "--max-steps", 2,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "truncated accuracy" in result.stdout
+    assert result == 0
+    assert "truncated accuracy" in capsys.readouterr().out
     assert len((out / "data/train.jsonl").read_text().splitlines()) == 16
     report = json.loads((out / "long_range.json").read_text())
     assert [row["distance"] for row in report["rows"]] == [0, 50]
@@ -54,13 +45,14 @@ def test_both_lengths_are_scored_by_distance(tmp_path):
         assert (out / name / "best_model" / "config.json").exists()
 
 
-def test_distances_beyond_the_document_are_a_flag_error(tmp_path):
-    result = run_benchmark(
-        "--corpus", tmp_path / "none.txt", "--output-dir", tmp_path,
-        "--document-words", 100, "--distances", "0,150",
-    )  # fmt: skip
-    assert result.returncode == 2
-    last_line = result.stderr.strip().splitlines()[-1]
+def test_distances_beyond_the_document_are_a_flag_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        run_benchmark(
+            "--corpus", tmp_path / "none.txt", "--output-dir", tmp_path,
+            "--document-words", 100, "--distances", "0,150",
+        )  # fmt: skip
+    assert exit.value.code == 2
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.endswith(
         "error: --distances go up to 150 words, beyond --document-words 100"
     )
