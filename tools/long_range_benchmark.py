@@ -35,6 +35,8 @@ from keras_bigs.performance.benchmark import format_table
 from keras_bigs.performance.benchmark import machine_description
 from keras_bigs.performance.benchmark import write_results
 from keras_bigs.training.command_line import add_finetuning_arguments
+from keras_bigs.training.command_line import add_scratch_model_arguments
+from keras_bigs.training.command_line import check_scratch_model_arguments
 from keras_bigs.training.command_line import int_list
 from keras_bigs.training.command_line import run_tool
 from keras_bigs.training.command_line import tool_parser
@@ -72,12 +74,12 @@ def parse_args(argv=None):
     model = parser.add_argument_group("model")
     model.add_argument("--sequence-length", type=int, default=4096)
     model.add_argument("--truncated-length", type=int, default=512)
-    model.add_argument("--hidden-dim", type=int, default=64)
-    model.add_argument("--num-layers", type=int, default=2)
+    add_scratch_model_arguments(model, hidden_dim=64, num_layers=2)
     add_finetuning_arguments(parser, model)
     add_recipe_arguments(parser, LEARNING_RATES, batch_size=4)
     parser.add_argument("--output-dir", required=True)
     args = parser.parse_args(argv)
+    check_scratch_model_arguments(parser, args)
     if max(args.distances, default=0) > args.document_words:
         parser.error(
             f"--distances go up to {max(args.distances)} words, beyond "
@@ -119,6 +121,8 @@ def train_and_score(args, name, sequence_length, data_dir, validation):
         padding_invariant=True,
         hidden_dim=args.hidden_dim,
         num_layers=args.num_layers,
+        dt_min=args.dt_min,
+        dt_max=args.dt_max,
         epochs=args.epochs,
         max_steps=args.max_steps,
         dropout=args.dropout,

@@ -7,9 +7,10 @@ DIR/train.jsonl and DIR/validation.jsonl, one JSON object a line with
 `id`, `pid`, `input` and `output`. Documents are truncated from their
 end to fit; the query is kept whole. Trains from a preset (its position
 table extended when --sequence-length is longer) or a small BiGS from
-scratch (--hidden-dim, --num-layers; 4,096 tokens), evaluates on
-validation.jsonl, and writes OUT/eval_results.json, OUT/best_model/ (a
-keras-hub preset), OUT/training_log.csv and OUT/tensorboard/.
+scratch (--hidden-dim, --num-layers, --dt-min, --dt-max; 4,096
+tokens), evaluates on validation.jsonl, and writes
+OUT/eval_results.json, OUT/best_model/ (a keras-hub preset),
+OUT/training_log.csv and OUT/tensorboard/.
 docs/long_documents.md says where to get the data and what the paper
 reports.
 
@@ -26,6 +27,8 @@ import sys
 from keras_bigs.data.scrolls import SCROLLS_TASKS
 from keras_bigs.training.command_line import add_finetuning_arguments
 from keras_bigs.training.command_line import add_padding_arguments
+from keras_bigs.training.command_line import add_scratch_model_arguments
+from keras_bigs.training.command_line import check_scratch_model_arguments
 from keras_bigs.training.command_line import run_from_args
 from keras_bigs.training.command_line import run_tool
 from keras_bigs.training.command_line import tool_parser
@@ -56,19 +59,15 @@ def parse_args(argv=None):
         help="default: the preset's (4096 from scratch); longer than the "
         "preset's extends its position table",
     )
-    model.add_argument(
-        "--hidden-dim", type=int, default=128, help="from scratch"
-    )
-    model.add_argument("--num-layers", type=int, default=2, help="from scratch")
+    add_scratch_model_arguments(model, hidden_dim=128, num_layers=2)
     add_padding_arguments(model)
     add_finetuning_arguments(parser, model)
     add_recipe_arguments(parser, LEARNING_RATES, batch_size=8)
     parser.add_argument("--output-dir", required=True)
     args = parser.parse_args(argv)
-    for flag in ("sequence_length", "hidden_dim", "num_layers"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be positive")
+    if args.sequence_length is not None and args.sequence_length < 1:
+        parser.error("--sequence-length must be positive")
+    check_scratch_model_arguments(parser, args)
     return args
 
 

@@ -4,7 +4,6 @@ import keras
 
 from keras_bigs.layers.gated_ffn import GatedFFN
 from keras_bigs.layers.routed_block import RoutedBlock
-from keras_bigs.layers.s4d import s4d_pair
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
@@ -46,6 +45,8 @@ class BiGSBlock(RoutedBlock):
         num_heads: int. Heads for attention routing.
         kernel_per_channel: bool. One SSM kernel per channel (see `S4DConv`).
         a_initialization: `"hippo"`, `"lin"` or `"inv"` (see `S4DConv`).
+        dt_min, dt_max: range of the SSMs' initial step sizes (see
+            `S4DConv`).
         conv_mode: `"auto"`, `"fft"` or `"toeplitz"` (see `S4DConv`).
         padding_invariant: bool. Keep padding out of the SSMs.
         kernel_initializer: initializer of the dense kernels.
@@ -76,13 +77,7 @@ class BiGSBlock(RoutedBlock):
             self.duc_backward = self._make_dense(
                 self.hidden_dim, "duc_backward"
             )
-            self.fs4, self.bs4 = s4d_pair(
-                self.state_dim,
-                kernel_per_channel=self.kernel_per_channel,
-                a_initialization=self.a_initialization,
-                conv_mode=conv_mode,
-                dtype=self.dtype_policy,
-            )
+            self.fs4, self.bs4 = self._make_ssm_pair(conv_mode)
         else:
             self.attention = self._make_attention()
         self.gated_ffn = GatedFFN(

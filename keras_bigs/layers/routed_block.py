@@ -8,6 +8,7 @@ from keras import ops
 
 from keras_bigs.layers.activations import get_activation
 from keras_bigs.layers.initializers import clone_initializer
+from keras_bigs.layers.s4d import s4d_pair
 
 ROUTINGS = ("ssm", "attention")
 
@@ -18,14 +19,15 @@ class RoutedBlock(keras.layers.Layer):
     `BiGSBlock` (the paper's GATED architecture) and `StackBlock` (STACK).
 
     It holds the arguments both take, makes the sublayers both are made of
-    (`_make_dense`, `_make_layer_norm`, `_make_attention`; the SSM pair is
-    `s4d_pair`) and applies the routing's padding rule: attention always
-    honours the `padding_mask` (`_attend`), the SSMs read padded positions
-    as zeros only with `padding_invariant=True` (`_ssm_padding_mask`), since
-    the original reads padding like any other token. A subclass makes its
-    sublayers in `__init__` (the order in which it makes them fixes their
-    random initial values under `keras.utils.set_random_seed`) and adds its
-    own arguments to `get_config`.
+    (`_make_dense`, `_make_layer_norm`, `_make_attention`, and
+    `_make_ssm_pair`, the `s4d_pair` of its SSM arguments) and applies the
+    routing's padding rule: attention always honours the `padding_mask`
+    (`_attend`), the SSMs read padded positions as zeros only with
+    `padding_invariant=True` (`_ssm_padding_mask`), since the original
+    reads padding like any other token. A subclass makes its sublayers in
+    `__init__` (the order in which it makes them fixes their random initial
+    values under `keras.utils.set_random_seed`) and adds its own arguments
+    to `get_config`.
 
     Args:
         hidden_dim: int. Model width.
@@ -38,6 +40,8 @@ class RoutedBlock(keras.layers.Layer):
         num_heads: int. Heads for attention routing.
         kernel_per_channel: bool. One SSM kernel per channel (see `S4DConv`).
         a_initialization: `"hippo"`, `"lin"` or `"inv"` (see `S4DConv`).
+        dt_min, dt_max: range of the SSMs' initial step sizes (see
+            `S4DConv`).
         padding_invariant: bool. Keep padding out of the SSMs.
         kernel_initializer: initializer of the dense kernels; each sublayer
             gets its own copy.
@@ -51,14 +55,13 @@ class RoutedBlock(keras.layers.Layer):
     ```python
     import numpy as np
     from keras_bigs.layers.routed_block import RoutedBlock
-    from keras_bigs.layers.s4d import s4d_pair
 
     class Routed(RoutedBlock):
         # x + routing(x): the SSMs' two directions multiplied, or attention.
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             if self.routing == "ssm":
-                self.fs4, self.bs4 = s4d_pair(self.state_dim)
+                self.fs4, self.bs4 = self._make_ssm_pair()
             else:
                 self.attention = self._make_attention()
 
@@ -88,6 +91,8 @@ class RoutedBlock(keras.layers.Layer):
         *,
         kernel_per_channel=False,
         a_initialization="hippo",
+        dt_min=0.01,
+        dt_max=1.0,
         padding_invariant=False,
         kernel_initializer="glorot_uniform",
         **kwargs,
@@ -107,6 +112,8 @@ class RoutedBlock(keras.layers.Layer):
         self.num_heads = num_heads
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
+        self.dt_min = dt_min
+        self.dt_max = dt_max
         self.padding_invariant = padding_invariant
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
@@ -121,6 +128,19 @@ class RoutedBlock(keras.layers.Layer):
     def _make_layer_norm(self, name):
         return keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
+        )
+
+    def _make_ssm_pair(self, conv_mode="auto"):
+        """The bidirectional pair of `s4d_pair` with this block's SSM
+        arguments."""
+        return s4d_pair(
+            self.state_dim,
+            kernel_per_channel=self.kernel_per_channel,
+            a_initialization=self.a_initialization,
+            dt_min=self.dt_min,
+            dt_max=self.dt_max,
+            conv_mode=conv_mode,
+            dtype=self.dtype_policy,
         )
 
     def _make_attention(self):
@@ -178,6 +198,8 @@ class RoutedBlock(keras.layers.Layer):
                 "num_heads": self.num_heads,
                 "kernel_per_channel": self.kernel_per_channel,
                 "a_initialization": self.a_initialization,
+                "dt_min": self.dt_min,
+                "dt_max": self.dt_max,
                 "padding_invariant": self.padding_invariant,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer

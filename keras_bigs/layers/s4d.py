@@ -313,7 +313,10 @@ class S4DConv(keras.layers.Layer):
         a_initialization: `"hippo"` (diagonalised HiPPO-LegS, the original's
             default), `"lin"` (S4D-Lin) or `"inv"` (S4D-Inv).
         dt_min, dt_max: `log_step` is initialised uniformly in
-            `[log dt_min, log dt_max)`.
+            `[log dt_min, log dt_max)`. Every mode decays as
+            `exp(-dt l / 2)` over `l` tokens, so `dt_min` bounds how far
+            the kernel reaches at initialisation: about `14 / dt_min`
+            tokens before it falls below 1e-3 (1,381 by default).
         reverse: bool. Anti-causal: read the sequence from its end.
         conv_mode: `"auto"` (default), `"fft"` or `"toeplitz"`. Changes
             speed and memory, not results (beyond float32 rounding).
@@ -358,6 +361,11 @@ class S4DConv(keras.layers.Layer):
             raise ValueError(
                 f"Unknown `conv_mode={conv_mode!r}`; expected one of "
                 f"{CONV_MODES}."
+            )
+        if not 0 < dt_min <= dt_max:
+            raise ValueError(
+                f"`dt_min={dt_min!r}` and `dt_max={dt_max!r}`: the initial "
+                "step sizes must satisfy 0 < dt_min <= dt_max."
             )
         self.state_dim = state_dim
         self.kernel_per_channel = kernel_per_channel
@@ -465,6 +473,8 @@ def s4d_pair(
     state_dim,
     kernel_per_channel=False,
     a_initialization="hippo",
+    dt_min=0.01,
+    dt_max=1.0,
     conv_mode="auto",
     dtype=None,
 ):
@@ -473,8 +483,8 @@ def s4d_pair(
     direction, named as in the original checkpoints.
 
     Args:
-        state_dim, kernel_per_channel, a_initialization, conv_mode: see
-            `S4DConv`.
+        state_dim, kernel_per_channel, a_initialization, dt_min, dt_max,
+            conv_mode: see `S4DConv`.
         dtype: dtype policy of both.
 
     Example:
@@ -498,6 +508,8 @@ def s4d_pair(
             state_dim=state_dim,
             kernel_per_channel=kernel_per_channel,
             a_initialization=a_initialization,
+            dt_min=dt_min,
+            dt_max=dt_max,
             reverse=reverse,
             conv_mode=conv_mode,
             dtype=dtype,

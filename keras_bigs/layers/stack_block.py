@@ -19,7 +19,8 @@ class BidirectionalSSM(keras.layers.Layer):
     Args:
         hidden_dim: int. Output width.
         state_dim: int. SSM state size.
-        kernel_per_channel, a_initialization: see `S4DConv`.
+        kernel_per_channel, a_initialization, dt_min, dt_max: see
+            `S4DConv`.
         kernel_initializer: initializer of the output projection.
         **kwargs: base layer arguments.
     """
@@ -30,6 +31,8 @@ class BidirectionalSSM(keras.layers.Layer):
         state_dim=64,
         kernel_per_channel=False,
         a_initialization="hippo",
+        dt_min=0.01,
+        dt_max=1.0,
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
@@ -38,12 +41,16 @@ class BidirectionalSSM(keras.layers.Layer):
         self.state_dim = state_dim
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
+        self.dt_min = dt_min
+        self.dt_max = dt_max
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
         self.fs4, self.bs4 = s4d_pair(
             state_dim,
             kernel_per_channel=kernel_per_channel,
             a_initialization=a_initialization,
+            dt_min=dt_min,
+            dt_max=dt_max,
             dtype=self.dtype_policy,
         )
         self.out = keras.layers.Dense(
@@ -75,6 +82,8 @@ class BidirectionalSSM(keras.layers.Layer):
                 "state_dim": self.state_dim,
                 "kernel_per_channel": self.kernel_per_channel,
                 "a_initialization": self.a_initialization,
+                "dt_min": self.dt_min,
+                "dt_max": self.dt_max,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
@@ -105,7 +114,8 @@ class StackBlock(RoutedBlock):
         routing: `"ssm"` or `"attention"`.
         num_heads: int. Heads for attention routing.
         dropout: float. Dropout after routing and feed-forward, as in BERT.
-        kernel_per_channel, a_initialization: see `S4DConv`.
+        kernel_per_channel, a_initialization, dt_min, dt_max: see
+            `S4DConv`.
         padding_invariant: bool. Keep padding out of the SSMs.
         kernel_initializer: initializer of the dense kernels.
         **kwargs: base layer arguments.
@@ -135,6 +145,8 @@ class StackBlock(RoutedBlock):
                     state_dim=self.state_dim,
                     kernel_per_channel=self.kernel_per_channel,
                     a_initialization=self.a_initialization,
+                    dt_min=self.dt_min,
+                    dt_max=self.dt_max,
                     kernel_initializer=self.kernel_initializer,
                     dtype=policy,
                     name=f"bissm_{i}",

@@ -94,6 +94,11 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
         kernel_per_channel: bool. One SSM kernel per channel (standard S4D)
             instead of one shared kernel per direction (BiGS).
         a_initialization: `"hippo"`, `"lin"` or `"inv"`; see `S4DConv`.
+        dt_min, dt_max: floats. Range of the SSMs' initial step sizes,
+            drawn log-uniformly (see `S4DConv`). A smaller `dt_min`
+            starts some kernels reaching further: about `14 / dt_min`
+            tokens (1,381 by default). Only a new model's initial values
+            depend on them.
         conv_mode: `"auto"` (default), `"fft"` or `"toeplitz"`: how the
             gated layers' SSMs convolve (speed only; see `S4DConv`).
         padding_invariant: bool. Keep padding out of the SSMs (see above).
@@ -142,6 +147,8 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
         num_heads=None,
         kernel_per_channel=False,
         a_initialization="hippo",
+        dt_min=0.01,
+        dt_max=1.0,
         conv_mode="auto",
         padding_invariant=False,
         remat=False,
@@ -229,6 +236,8 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
                     num_heads=num_heads,
                     kernel_per_channel=kernel_per_channel,
                     a_initialization=a_initialization,
+                    dt_min=dt_min,
+                    dt_max=dt_max,
                     padding_invariant=padding_invariant,
                     kernel_initializer=bigs_kernel_initializer(),
                     dtype=dtype,
@@ -299,6 +308,8 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
         self.num_heads = num_heads
         self.kernel_per_channel = kernel_per_channel
         self.a_initialization = a_initialization
+        self.dt_min = dt_min
+        self.dt_max = dt_max
         self.conv_mode = conv_mode
         self.padding_invariant = padding_invariant
         self.remat = remat
@@ -413,6 +424,8 @@ class BiGSBackbone(HostInputs, PresetLoading, Backbone):
                 "num_heads": self.num_heads,
                 "kernel_per_channel": self.kernel_per_channel,
                 "a_initialization": self.a_initialization,
+                "dt_min": self.dt_min,
+                "dt_max": self.dt_max,
                 "conv_mode": self.conv_mode,
                 "padding_invariant": self.padding_invariant,
                 "remat": self.remat,

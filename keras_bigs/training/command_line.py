@@ -1,7 +1,8 @@
 """Command-line flags that several training tools share besides the
-recipe's (`add_recipe_arguments`): padding-invariant training and the
-pretraining corpus; the run a tool's parsed flags describe; and how every
-tool reports a user's mistake (`run_tool`)."""
+recipe's (`add_recipe_arguments`): padding-invariant training, the
+architecture of a model from scratch and the pretraining corpus; the run
+a tool's parsed flags describe; and how every tool reports a user's
+mistake (`run_tool`)."""
 
 import argparse
 import dataclasses
@@ -69,6 +70,55 @@ def add_padding_arguments(group):
         help="lengths batches are padded to (padding-invariant models; "
         "default: powers of two from 16 up to the sequence length)",
     )
+
+
+def positive_float(text):
+    """`"0.001"` -> `0.001`, for a flag that takes a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number above 0; got {text!r}"
+        )
+    return value
+
+
+def add_scratch_model_arguments(model, hidden_dim, num_layers):
+    """The flags of a small BiGS from scratch (`small_backbone`):
+    `--hidden-dim` and `--num-layers` with the tool's defaults, and
+    `--dt-min` / `--dt-max`, the range of the SSMs' initial step sizes
+    (see `BiGSBackbone`)."""
+    model.add_argument(
+        "--hidden-dim", type=int, default=hidden_dim, help="from scratch"
+    )
+    model.add_argument(
+        "--num-layers", type=int, default=num_layers, help="from scratch"
+    )
+    model.add_argument(
+        "--dt-min",
+        type=positive_float,
+        default=0.01,
+        help="from scratch: smallest initial SSM step; a kernel reaches "
+        "about 14 / dt-min tokens",
+    )
+    model.add_argument(
+        "--dt-max",
+        type=positive_float,
+        default=1.0,
+        help="from scratch: largest initial SSM step",
+    )
+
+
+def check_scratch_model_arguments(parser, args):
+    """Refuse what `add_scratch_model_arguments` parsed but cannot build,
+    before any model is."""
+    for flag in ("hidden_dim", "num_layers"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be positive")
+    if args.dt_min > args.dt_max:
+        parser.error(f"--dt-min {args.dt_min} is above --dt-max {args.dt_max}")
 
 
 def add_corpus_arguments(parser, glue_sentences, heldout_every):

@@ -38,7 +38,8 @@ class ScrollsRun:
     `task`: `"contract_nli"` or `"quality"`. `data_dir` holds the task's
     `train.jsonl` and `validation.jsonl` (tau/scrolls layout); the model
     is scored on `validation.jsonl`. `preset=None` trains a
-    `small_backbone(hidden_dim=..., num_layers=...)` from scratch.
+    `small_backbone(hidden_dim=..., num_layers=..., dt_min=...,
+    dt_max=...)` from scratch.
     `sequence_length` beyond the preset's position table extends it
     (`extend_sequence_length`). Inputs are truncated from the document's
     end: the query (and QuALITY's option) is kept whole.
@@ -55,6 +56,8 @@ class ScrollsRun:
     buckets: tuple = None
     hidden_dim: int = 128
     num_layers: int = 2
+    dt_min: float = 0.01
+    dt_max: float = 1.0
     epochs: int = None
     max_steps: int = None
     dropout: float = 0.1
@@ -98,6 +101,8 @@ def build_scrolls_model(run):
             hidden_dim=run.hidden_dim,
             intermediate_dim=2 * run.hidden_dim,
             num_layers=run.num_layers,
+            dt_min=run.dt_min,
+            dt_max=run.dt_max,
             padding_invariant=bool(run.padding_invariant),
             **run.recipe.backbone_options(),
         )

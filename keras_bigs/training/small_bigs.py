@@ -16,6 +16,8 @@ def small_backbone(
     routing="ssm",
     num_heads=None,
     padding_invariant=False,
+    dt_min=0.01,
+    dt_max=1.0,
     remat=False,
 ):
     """A new, small `BiGSBackbone`.
@@ -39,6 +41,8 @@ def small_backbone(
             default `hidden_dim // 64`.
         padding_invariant: bool. Keep padding out of the SSMs (see
             `BiGSBackbone`).
+        dt_min, dt_max: floats. Range of the SSMs' initial step sizes
+            (see `BiGSBackbone`).
         remat: bool. Recompute each layer in the backward pass (see
             `BiGSBackbone`).
 
@@ -64,6 +68,8 @@ def small_backbone(
         routing=routing,
         num_heads=num_heads,
         padding_invariant=padding_invariant,
+        dt_min=dt_min,
+        dt_max=dt_max,
         remat=remat,
     )
 

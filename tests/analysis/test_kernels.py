@@ -10,6 +10,7 @@ from keras_bigs.analysis import plot_kernel_comparison
 from keras_bigs.analysis import plot_kernel_heatmap
 from keras_bigs.analysis import relative_position_profile
 from keras_bigs.analysis.kernels import min_max_scale
+from keras_bigs.keras_hub_internals import flatten_layers
 
 
 def tiny_backbone(seed=0, **kwargs):
@@ -176,3 +177,28 @@ def test_reach_of_a_layer_is_that_of_its_impulse_response():
             np.abs(forward).mean(axis=1), np.abs(backward).mean(axis=1)
         ),
     )
+
+
+def test_a_smaller_initial_step_reaches_further():
+    # Every mode decays as exp(-dt l / 2): with steps of at least 0.01 no
+    # tap 1,382 tokens away weighs 1e-3 of the kernel's largest; with
+    # steps of 1e-3 (`dt_min`), taps thousands of tokens away still do.
+    length = 8192
+    reach = kernel_reach(*layer_kernels(tiny_backbone(), length))
+    assert reach.max() <= 1381
+    far = tiny_backbone(dt_min=1e-3, dt_max=2e-3)
+    reach = kernel_reach(*layer_kernels(far, length))
+    assert reach.min() >= 3000, reach
+    # Both block types give every SSM the range.
+    for block_type, count in (("gated", 4), ("stack", 8)):
+        far = tiny_backbone(block_type=block_type, dt_min=1e-3, dt_max=2e-3)
+        ssms = [
+            layer
+            for layer in flatten_layers(far)
+            if isinstance(layer, keras_bigs.S4DConv)
+        ]
+        assert len(ssms) == count
+        for ssm in ssms:
+            assert (ssm.dt_min, ssm.dt_max) == (1e-3, 2e-3)
+            step = np.exp(ops.convert_to_numpy(ssm.log_step))
+            assert 1e-3 <= step.min() and step.max() < 2e-3

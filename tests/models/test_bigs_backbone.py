@@ -187,6 +187,8 @@ class BiGSBackboneKerasHubTest(TestCase):
                 "layer_norm_epsilon": 1e-6,
                 "kernel_per_channel": True,
                 "a_initialization": "lin",
+                "dt_min": 0.001,
+                "dt_max": 0.1,
             },
             input_data=tensor_inputs(2, 32, valid=[32, 7]),
         )

@@ -25,7 +25,7 @@ def test_both_lengths_are_scored_by_distance(tmp_path, capsys):
         "--distances", "0,50", "--train-examples", 16,
         "--validation-examples", 8, "--sequence-length", 128,
         "--truncated-length", 32, "--hidden-dim", 8, "--num-layers", 1,
-        "--max-steps", 2,
+        "--dt-min", 0.001, "--dt-max", 0.002, "--max-steps", 2,
     )  # fmt: skip
     assert result == 0
     assert "truncated accuracy" in capsys.readouterr().out
@@ -42,6 +42,9 @@ def test_both_lengths_are_scored_by_distance(tmp_path, capsys):
         assert mean / 8 == pytest.approx(model["accuracy"])
         written = json.loads((out / name / "eval_results.json").read_text())
         assert written["accuracy"] == pytest.approx(model["accuracy"])
+        # Both models start from the step range asked for.
+        assert written["architecture"]["dt_min"] == 0.001
+        assert written["architecture"]["dt_max"] == 0.002
         assert (out / name / "best_model" / "config.json").exists()
 
 
@@ -55,4 +58,23 @@ def test_distances_beyond_the_document_are_a_flag_error(tmp_path, capsys):
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.endswith(
         "error: --distances go up to 150 words, beyond --document-words 100"
+    )
+
+
+def test_an_empty_step_range_is_a_flag_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        run_benchmark(
+            "--corpus", tmp_path / "none.txt", "--output-dir", tmp_path,
+            "--dt-min", 0.1, "--dt-max", 0.01,
+        )  # fmt: skip
+    assert exit.value.code == 2
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last_line.endswith("error: --dt-min 0.1 is above --dt-max 0.01")
+    with pytest.raises(SystemExit):
+        run_benchmark(
+            "--corpus", tmp_path / "none.txt", "--output-dir", tmp_path,
+            "--dt-min", 0,
+        )  # fmt: skip
+    assert "--dt-min: expected a number above 0; got '0'" in (
+        capsys.readouterr().err
     )

@@ -15,6 +15,8 @@ def test_small_backbone_defaults_and_named_overrides():
         "routing": "ssm",
         "num_heads": 2,
         "padding_invariant": False,
+        "dt_min": 0.01,
+        "dt_max": 1.0,
     }
     smaller = small_backbone(
         8,
@@ -27,6 +29,8 @@ def test_small_backbone_defaults_and_named_overrides():
         routing="attention",
         num_heads=1,
         padding_invariant=True,
+        dt_min=0.001,
+        dt_max=0.1,
     )
     # remat is how it trains, not its architecture: kept out of the record.
     rematerialized = small_backbone(8, num_layers=1, hidden_dim=8, remat=True)
@@ -42,4 +46,6 @@ def test_small_backbone_defaults_and_named_overrides():
         "routing": "attention",
         "num_heads": 1,
         "padding_invariant": True,
+        "dt_min": 0.001,
+        "dt_max": 0.1,
     }
