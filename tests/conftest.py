@@ -108,6 +108,11 @@ TEST_SCOPES = [
     ("tests/training/test_ablation_study.py::*", BACKEND_FREE),
     ("tests/training/test_paper_table1.py::*", BACKEND_FREE),
     ("tests/training/test_freeze_ssm.py::*", EVERY_BACKEND),
+    # Runs tools/pretrain.py's command line, killed and resumed.
+    (
+        "tests/training/test_killed_runs.py::test_a_killed_run_resumes_*",
+        END_TO_END,
+    ),
     ("tests/training/*", JAX_AND_TENSORFLOW),
     ("tests/performance/test_flops.py::*", BACKEND_FREE),
     ("tests/performance/*", JAX_AND_TENSORFLOW),

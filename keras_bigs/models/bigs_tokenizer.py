@@ -55,6 +55,15 @@ def _space(char):
     return char in "\t\n\r" or unicodedata.category(char) == "Zs"
 
 
+class TracedTokenizations:
+    """A tokenizer's traced graph tokenizations, by what each was traced
+    for. A plain object, not a dict: TensorFlow would track a dict
+    attribute and try to save the functions in it with the model."""
+
+    def __init__(self):
+        self.by_key = {}
+
+
 @keras.saving.register_keras_serializable(package="keras_bigs")
 class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
     """Uncased WordPiece, as the published BiGS models were trained with.
@@ -148,6 +157,8 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
                 f"The vocabulary lacks the special tokens {missing}; BiGS "
                 f"needs {list(SPECIAL_TOKENS)}."
             ) from error
+        # A traced tokenization holds the old vocabulary.
+        self._graph_tokenize = None
         if vocabulary is not None:
             self.unk_token_id = self.token_to_id("[UNK]")
             checks, self._vocabulary_checks = self._vocabulary_checks, None
@@ -203,10 +214,47 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
         if uses_tf_workflow(self):
             import tensorflow as tf
 
-            inputs = self._normalize_tf(tf.convert_to_tensor(inputs))
-        else:
-            inputs = self._normalize_nested(python_strings(inputs))
-        return super().tokenize(inputs)
+            return self._traced_tokenize(tf.convert_to_tensor(inputs))
+        return super().tokenize(self._normalize_nested(python_strings(inputs)))
+
+    def _traced_tokenize(self, text):
+        """Graph tokenization of the string tensor `text` as a cached
+        `tf.function`: every `tf.data` map, `fit`, `evaluate`, `predict`
+        and export that tokenizes strings of one rank calls the same
+        traced graph instead of tracing its own (tracing TensorFlow
+        Text's ragged checks takes most of a second, and a task's
+        preprocessor tokenizes several segments). One per rank and per
+        setting the graph reads, so that changing one (say
+        `sequence_length`) traces anew rather than reuse a stale graph."""
+        import tensorflow as tf
+
+        rank = text.shape.rank
+        key = (
+            rank,
+            text.dtype,
+            self.sequence_length,
+            self.compute_dtype,
+            self.lowercase,
+            self.strip_accents,
+            self.split,
+            self.split_on_cjk,
+            self.suffix_indicator,
+        )
+        if getattr(self, "_graph_tokenize", None) is None:
+            self._graph_tokenize = TracedTokenizations()
+        traced = self._graph_tokenize.by_key
+        if key not in traced:
+
+            def tokenize(text):
+                return WordPieceTokenizer.tokenize(
+                    self, self._normalize_tf(text)
+                )
+
+            shape = None if rank is None else [None] * rank
+            traced[key] = tf.function(
+                tokenize, input_signature=[tf.TensorSpec(shape, text.dtype)]
+            )
+        return traced[key](text)
 
     def _normalize_nested(self, texts):
         if isinstance(texts, str):

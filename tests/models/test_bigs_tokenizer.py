@@ -141,3 +141,29 @@ def test_invalid_utf8_is_dropped_the_same_way_on_every_path():
         assert np.asarray(eager[row]).tolist() == want
         assert graph[row].numpy().tolist() == want
         assert in_dataset[row].numpy().tolist() == want
+
+
+def test_graph_tokenization_follows_settings_and_vocabulary_changed_after_use():
+    # Graph tokenization is traced once and reused by every pipeline; a
+    # setting or vocabulary changed later must not reuse the old graph.
+    tokenizer = BiGSTokenizer()
+    texts = tf.constant(["the cat sat", "a dog"])
+
+    def in_dataset():
+        dataset = tf.data.Dataset.from_tensors(texts).map(tokenizer)
+        return next(iter(dataset))
+
+    first = in_dataset()
+    assert isinstance(first, tf.RaggedTensor)
+    assert in_dataset().to_list() == first.to_list()
+    tokenizer.sequence_length = 2
+    assert in_dataset().numpy().tolist() == [
+        row[:2] for row in first.to_list()
+    ]
+    tokenizer.sequence_length = None
+    vocabulary = tokenizer.get_vocabulary()
+    swapped = vocabulary.index("cat"), vocabulary.index("dog")
+    vocabulary[swapped[0]], vocabulary[swapped[1]] = "dog", "cat"
+    tokenizer.set_vocabulary(vocabulary)
+    rows = in_dataset().to_list()
+    assert rows[0][1] == swapped[1] and rows[1][1] == swapped[0]

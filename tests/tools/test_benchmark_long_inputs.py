@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 
+from keras_bigs.training.command_line import run_tool
 from tests.conftest import REPO_ROOT
+from tests.tools.test_convert_checkpoint import load_tool
 
 PROSE = (
     "State space models read a sequence as a signal. Each layer convolves "
@@ -56,12 +58,13 @@ def test_each_length_is_predicted_and_served_alike(tmp_path):
     assert report["export_seconds"] > 0
 
 
-def test_too_little_text_is_a_one_line_error(tmp_path):
+def test_too_little_text_is_a_one_line_error(tmp_path, capsys):
     text = tmp_path / "short.txt"
     text.write_text("only five words are here")
-    result = run_benchmark("--text", text, "--lengths", "16")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
+    tool = load_tool("benchmark_long_inputs")
+    status = run_tool(tool.main, ["--text", str(text), "--lengths", "16"])
+    assert status == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"benchmark_long_inputs.py: error: {text} has 5 words; a 16-token "
         "document needs more than 14."
     )
