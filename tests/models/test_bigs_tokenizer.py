@@ -157,9 +157,7 @@ def test_graph_tokenization_follows_settings_and_vocabulary_changed_after_use():
     assert isinstance(first, tf.RaggedTensor)
     assert in_dataset().to_list() == first.to_list()
     tokenizer.sequence_length = 2
-    assert in_dataset().numpy().tolist() == [
-        row[:2] for row in first.to_list()
-    ]
+    assert in_dataset().numpy().tolist() == [row[:2] for row in first.to_list()]
     tokenizer.sequence_length = None
     vocabulary = tokenizer.get_vocabulary()
     swapped = vocabulary.index("cat"), vocabulary.index("dog")
