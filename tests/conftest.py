@@ -177,8 +177,11 @@ def backends_of(item):
 def pytest_collection_modifyitems(config, items):
     # tryfirst: the markers are in place before `-m` deselects.
     backend = keras.backend.backend()
+    end_to_end = set()
     for item in items:
         name, backends = backends_of(item)
+        if name == END_TO_END[0]:
+            end_to_end.add(item.nodeid)
         for each in backends:
             item.add_marker(f"on_{each}")
         if backend in backends:
@@ -191,6 +194,10 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(
             pytest.mark.skip(reason=f"{reason}; this run uses {backend}")
         )
+    # The tool runs (each tens of seconds) first, in their files' order:
+    # parallel workers then end on short tests and finish together,
+    # rather than one waiting while the other runs the last long one.
+    items.sort(key=lambda item: item.nodeid not in end_to_end)
 
 
 @pytest.fixture(autouse=True)

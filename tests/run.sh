@@ -17,6 +17,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
+# JAX keeps each compiled program in a folder that every worker and tool
+# subprocess of the run reads: tests that build the same small models
+# reuse programs instead of compiling them again (speed only; removed
+# after the run).
+jax_cache=$(mktemp -d)
+trap 'rm -rf "$jax_cache"' EXIT
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$jax_cache}
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
+export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 backends=${BIGS_TEST_BACKENDS:-jax tensorflow torch}
 status=0
 for backend in $backends; do
