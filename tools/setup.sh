@@ -15,18 +15,14 @@ fi
 stamp=$VENV/.keras_bigs_installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$VENV/bin/pip" install -q --upgrade pip
-    # The export runtimes too, so that no export test skips. No bytecode
-    # compiled at install (--no-compile): Python compiles each module
-    # when it is first imported, a fraction of the tens of thousands of
-    # files TensorFlow, JAX and torch ship, and the install takes half
-    # the time.
-    "$VENV/bin/pip" install -q --no-compile -e ".[dev,onnx,litert,openvino]"
+    # The export runtimes too, so that no export test skips.
+    "$VENV/bin/pip" install -q -e ".[dev,onnx,litert,openvino]"
     # The torch backend is tested with a CPU build of torch. PyPI's default
     # Linux wheel is a multi-GB CUDA build, so only a local CPU wheel is used.
     tag=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
     wheel=$(ls ${PIP_FIND_LINKS:-/opt/wheels}/torch-*+cpu-$tag-*.whl 2>/dev/null | head -n 1 || true)
     if [ -n "$wheel" ]; then
-        "$VENV/bin/pip" install -q --no-compile "$wheel"
+        "$VENV/bin/pip" install -q "$wheel"
     else
         echo "No CPU torch wheel found: the torch backend will not be tested."
     fi
