@@ -492,9 +492,6 @@ def test_step_range_sets_the_initial_steps():
     layer.build((None, None, 64))
     step = np.exp(ops.convert_to_numpy(layer.log_step))
     assert 1e-3 <= step.min() and step.max() < 2e-3
-    default = S4DConv(state_dim=4, kernel_per_channel=True)
-    default.build((None, None, 64))
-    assert np.exp(ops.convert_to_numpy(default.log_step)).min() >= 0.01
     for dt_min, dt_max in ((0.0, 0.1), (0.1, 0.01), (-1.0, 1.0)):
         with pytest.raises(ValueError, match="0 < dt_min <= dt_max"):
             S4DConv(dt_min=dt_min, dt_max=dt_max)
