@@ -14,6 +14,16 @@ XLA_TEST_FLAGS = (
 )
 os.environ["XLA_FLAGS"] = f"{XLA_TEST_FLAGS} {os.environ.get('XLA_FLAGS', '')}"
 
+import tensorflow as tf  # noqa: E402
+
+# Likewise TensorFlow's graph optimizer (Grappler) rewrites every graph
+# before its first run: each `tf.data` iterator's preprocessing functions
+# (hundreds of ragged-tensor checks: about a second per iterator, at
+# every epoch, fit, evaluate and predict) and each TensorFlow-backend
+# step. The suite runs each a few times. Set before TensorFlow's context
+# starts, which reads it once; users' runs keep Grappler.
+tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
