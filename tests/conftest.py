@@ -14,20 +14,32 @@ XLA_TEST_FLAGS = (
 )
 os.environ["XLA_FLAGS"] = f"{XLA_TEST_FLAGS} {os.environ.get('XLA_FLAGS', '')}"
 
-import tensorflow as tf  # noqa: E402
-
-# Likewise TensorFlow's graph optimizer (Grappler) rewrites every graph
-# before its first run: each `tf.data` iterator's preprocessing functions
-# (hundreds of ragged-tensor checks: about a second per iterator, at
-# every epoch, fit, evaluate and predict) and each TensorFlow-backend
-# step. The suite runs each a few times. Set before TensorFlow's context
-# starts, which reads it once; users' runs keep Grappler.
-tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-
-import keras  # noqa: E402
 import pytest  # noqa: E402
 
-import keras_bigs  # noqa: E402
+# TensorFlow, Keras and keras_bigs are imported where used, not here: the
+# parallel run's controlling process loads this file too and runs no test,
+# and importing them takes it about 9 s of one core before any worker
+# starts.
+
+
+def pytest_configure(config):
+    if config.getoption("numprocesses", None) and not os.environ.get(
+        "PYTEST_XDIST_WORKER"
+    ):
+        return  # the controlling process of a parallel run
+    import tensorflow as tf
+
+    # As with XLA, TensorFlow's graph optimizer (Grappler) rewrites every
+    # graph before its first run: each `tf.data` iterator's preprocessing
+    # functions (hundreds of ragged-tensor checks: about a second per
+    # iterator, at every epoch, fit, evaluate and predict) and each
+    # TensorFlow-backend step. The suite runs each a few times. Set before
+    # TensorFlow's context starts, which reads it once; users' runs keep
+    # Grappler.
+    tf.config.optimizer.set_experimental_options(
+        {"disable_meta_optimizer": True}
+    )
+
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -81,6 +93,8 @@ def tiny_backbone(max_sequence_length, **kwargs):
         state_dim=4,
         max_sequence_length=max_sequence_length,
     )
+    import keras_bigs
+
     return keras_bigs.BiGSBackbone(**{**config, **kwargs})
 
 
@@ -186,6 +200,8 @@ def backends_of(item):
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     # tryfirst: the markers are in place before `-m` deselects.
+    import keras
+
     backend = keras.backend.backend()
     end_to_end = set()
     for item in items:
@@ -213,6 +229,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def float32_policy():
     """Each test starts (and ends) with the float32 policy."""
+    import keras
+
     keras.config.set_dtype_policy("float32")
     yield
     keras.config.set_dtype_policy("float32")
