@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 
 # TensorFlow, Keras and keras_bigs are imported where used, not here: the
 # parallel run's controlling process loads this file too and runs no test,
-# and importing them takes it about 9 s of one core before any worker
+# and importing them takes it about 7 s of one core before any worker
 # starts.
 
 

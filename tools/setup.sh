@@ -18,35 +18,25 @@ pip_setting() {  # pip_setting KEY: KEY's value in pip's configuration, if set.
         sed -n "s/^[^.]*\.$1='\(.*\)'$/\1/p" | tail -n 1
 }
 
-install() {  # install ARGS...: pip install ARGS, through uv where it runs.
-    if [ -z "${uv_args+set}" ]; then
-        # uv installs what pip would, from the sources pip is configured
-        # with (it reads no pip configuration itself), unpacking and
-        # compiling bytecode in parallel: a fresh install takes a third
-        # of pip's time. Bytecode is compiled at install so that the
-        # test processes do not each compile the same modules.
-        uv_args=()
-        if "$VENV/bin/pip" install -q uv 2>/dev/null; then
-            uv_args=(--python "$VENV/bin/python" --compile-bytecode
-                --index-strategy unsafe-best-match)
-            local url
-            url=$(pip_setting index-url)
-            [ -z "$url" ] || uv_args+=(--index-url "$url")
-            for url in $(pip_setting extra-index-url); do
-                uv_args+=(--extra-index-url "$url")
-            done
-            for url in $(pip_setting find-links); do
-                uv_args+=(--find-links "$url")
-            done
-            url=$(pip_setting constraint)
-            [ -z "$url" ] || uv_args+=(--constraint "$url")
-        fi
-    fi
-    if [ ${#uv_args[@]} -gt 0 ]; then
-        "$VENV/bin/uv" pip install -q "${uv_args[@]}" "$@"
-    else
-        "$VENV/bin/pip" install -q "$@"
-    fi
+# uv installs what pip would, from the sources pip is configured with (it
+# reads no pip configuration itself), unpacking and compiling bytecode in
+# parallel: a fresh install takes a third of pip's time. Bytecode is
+# compiled at install so that the test processes do not each compile the
+# same modules. pip installs where uv cannot be had.
+uv_install() {
+    local args=(--python "$VENV/bin/python" --compile-bytecode
+        --index-strategy unsafe-best-match) url
+    url=$(pip_setting index-url)
+    [ -z "$url" ] || args+=(--index-url "$url")
+    for url in $(pip_setting extra-index-url); do
+        args+=(--extra-index-url "$url")
+    done
+    for url in $(pip_setting find-links); do
+        args+=(--find-links "$url")
+    done
+    url=$(pip_setting constraint)
+    [ -z "$url" ] || args+=(--constraint "$url")
+    "$VENV/bin/uv" pip install -q "${args[@]}" "$@"
 }
 
 stamp=$VENV/.keras_bigs_installed
@@ -58,6 +48,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     torch_wheel=$(ls ${PIP_FIND_LINKS:-/opt/wheels}/torch-*+cpu-$tag-*.whl 2>/dev/null | head -n 1 || true)
     [ -n "$torch_wheel" ] ||
         echo "No CPU torch wheel found: the torch backend will not be tested."
-    install -e ".[dev,onnx,litert,openvino]" ${torch_wheel:+"$torch_wheel"}
+    packages=(-e ".[dev,onnx,litert,openvino]" ${torch_wheel:+"$torch_wheel"})
+    if "$VENV/bin/pip" install -q uv 2>/dev/null; then
+        uv_install "${packages[@]}"
+    else
+        "$VENV/bin/pip" install -q "${packages[@]}"
+    fi
     touch "$stamp"
 fi
