@@ -63,7 +63,9 @@ class BiGSTokenClassifierPreprocessor(GraphPackingPreprocessor):
         arrays."""
         if getattr(self, "_traced_pack", None) is None:
             self._traced_pack = tf.function(
-                lambda x: self.pack_words(self.words(x)), reduce_retracing=True
+                lambda x: self.pack_words(self.words(x)),
+                reduce_retracing=True,
+                autograph=False,
             )
         with tf.device("cpu"):
             packed = self._traced_pack(sentence_tensor(sentences))

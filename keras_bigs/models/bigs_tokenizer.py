@@ -251,8 +251,13 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
                 )
 
             shape = None if rank is None else [None] * rank
+            # Without AutoGraph: the graph's only branches are on Python
+            # settings, and converting keras-hub's and TensorFlow Text's
+            # code first costs each process seconds (docs/development.md).
             traced[key] = tf.function(
-                tokenize, input_signature=[tf.TensorSpec(shape, text.dtype)]
+                tokenize,
+                input_signature=[tf.TensorSpec(shape, text.dtype)],
+                autograph=False,
             )
         return traced[key](text)
 

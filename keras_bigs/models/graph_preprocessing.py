@@ -52,8 +52,10 @@ class GraphPackingPreprocessor(PresetLoading, Preprocessor):
         if in_tf_function():
             return self._call_tf(x, y, sample_weight)
         if getattr(self, "_traced_call", None) is None:
+            # `_call_tf` is written in TensorFlow ops, branching only on
+            # Python values: AutoGraph would convert it for nothing.
             self._traced_call = tf.function(
-                self._call_tf, reduce_retracing=True
+                self._call_tf, reduce_retracing=True, autograph=False
             )
         with tf.device("cpu"):
             x, y, sample_weight = convert_preprocessing_inputs(
