@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras_bigs.models.bigs_backbone import BiGSBackbone
 from keras_bigs.models.bigs_tokenizer import BiGSTokenizer
 from keras_bigs.models.graph_preprocessing import GraphPackingPreprocessor
+from keras_bigs.models.graph_preprocessing import graph_function
 
 
 @keras.saving.register_keras_serializable(package="keras_bigs")
@@ -62,10 +63,8 @@ class BiGSTokenClassifierPreprocessor(GraphPackingPreprocessor):
         """`pack_words` of `sentences` (see `sentence_tensor`), as numpy
         arrays."""
         if getattr(self, "_traced_pack", None) is None:
-            self._traced_pack = tf.function(
-                lambda x: self.pack_words(self.words(x)),
-                reduce_retracing=True,
-                autograph=False,
+            self._traced_pack = graph_function(
+                lambda x: self.pack_words(self.words(x)), reduce_retracing=True
             )
         with tf.device("cpu"):
             packed = self._traced_pack(sentence_tensor(sentences))

@@ -11,6 +11,7 @@ from keras_bigs.keras_hub_internals import add_special_token
 from keras_bigs.keras_hub_internals import untracked
 from keras_bigs.keras_hub_internals import uses_tf_workflow
 from keras_bigs.models.bigs_backbone import BiGSBackbone
+from keras_bigs.models.graph_preprocessing import graph_function
 from keras_bigs.presets.preset_loading import PresetLoading
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -251,13 +252,8 @@ class BiGSTokenizer(PresetLoading, WordPieceTokenizer):
                 )
 
             shape = None if rank is None else [None] * rank
-            # Without AutoGraph: the graph's only branches are on Python
-            # settings, and converting keras-hub's and TensorFlow Text's
-            # code first costs each process seconds (docs/development.md).
-            traced[key] = tf.function(
-                tokenize,
-                input_signature=[tf.TensorSpec(shape, text.dtype)],
-                autograph=False,
+            traced[key] = graph_function(
+                tokenize, input_signature=[tf.TensorSpec(shape, text.dtype)]
             )
         return traced[key](text)
 

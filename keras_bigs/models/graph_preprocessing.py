@@ -17,6 +17,15 @@ from keras_bigs.keras_hub_internals import in_tf_function
 from keras_bigs.presets.preset_loading import PresetLoading
 
 
+def graph_function(fn, **kwargs):
+    """`tf.function(fn, **kwargs)` without AutoGraph, for preprocessing
+    written in TensorFlow ops that branches only on Python values (settings,
+    static shapes). AutoGraph would first rewrite that code, keras-hub's and
+    TensorFlow Text's with it: about 2 s in each process, for nothing
+    (docs/development.md)."""
+    return tf.function(fn, autograph=False, **kwargs)
+
+
 class GraphPackingPreprocessor(PresetLoading, Preprocessor):
     """Tokenizer + `MultiSegmentPacker`; `call` is `_call_tf`, always traced.
 
@@ -52,10 +61,8 @@ class GraphPackingPreprocessor(PresetLoading, Preprocessor):
         if in_tf_function():
             return self._call_tf(x, y, sample_weight)
         if getattr(self, "_traced_call", None) is None:
-            # `_call_tf` is written in TensorFlow ops, branching only on
-            # Python values: AutoGraph would convert it for nothing.
-            self._traced_call = tf.function(
-                self._call_tf, reduce_retracing=True, autograph=False
+            self._traced_call = graph_function(
+                self._call_tf, reduce_retracing=True
             )
         with tf.device("cpu"):
             x, y, sample_weight = convert_preprocessing_inputs(
